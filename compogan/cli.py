@@ -1,0 +1,149 @@
+"""The ``compogan`` command line.
+
+Every user mistake ends in one line on stderr and exit status 1 (2 for usage errors), and no
+partially written output file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from compogan.errors import CompoganError, ConfigError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="compogan: compositional image synthesis with GANs (train, translate, convert, demo).",
+)
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the registered models with a one-line description each."""
+    from compogan.registry import available_models
+
+    for name, description in available_models().items():
+        typer.echo(f"{name:<12} {description}")
+
+
+@app.command("train")
+def train_command(
+    model: Annotated[str, typer.Argument(help="registered model name, e.g. cyclegan")],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="config overrides such as train.steps=2000")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML config file (configs/...)")
+    ] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option("--run-dir", help="output directory (default runs/<model>-<time>)")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="continue the run in --run-dir from its checkpoint")
+    ] = False,
+    device: Annotated[
+        str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps")
+    ] = None,
+) -> None:
+    """Train a model: `compogan train cyclegan -c configs/cyclegan/day2night.yaml train.steps=2000`."""
+    from compogan.config import load_config
+    from compogan.registry import get_model_class
+    from compogan.train import Trainer, make_run_dir
+    from compogan.train.distributed import shutdown_distributed
+
+    model_cls = get_model_class(model)
+    if resume:
+        if run_dir is None:
+            raise ConfigError("--resume needs --run-dir pointing at the run to continue")
+        if config is None and (run_dir / "config.yaml").is_file():
+            config = run_dir / "config.yaml"
+    experiment = load_config(model_cls, config, overrides or [])
+    try:
+        trainer = Trainer(model_cls, experiment, run_dir or make_run_dir(model), resume, device)
+        result = trainer.fit()
+    finally:
+        shutdown_distributed()
+    if trainer.dist.is_main:
+        typer.echo(f"trained {model} for {result.step} steps; weights in {result.run_dir}")
+
+
+@app.command("translate")
+def translate_command(
+    inputs: Annotated[list[Path], typer.Argument(help="image files and/or folders of images")],
+    weights: Annotated[
+        Path, typer.Option("--weights", "-w", help="run dir, pretrained dir or official .pth")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
+    direction: Annotated[str, typer.Option("--direction", help="AtoB or BtoA")] = "AtoB",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 4,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+) -> None:
+    """Translate images with a CycleGAN: `compogan translate --weights RUN photo.jpg --out out/`."""
+    from tqdm import tqdm
+
+    from compogan.io.images import list_images, load_image, save_image
+    from compogan.pipelines.translate import Translator
+
+    if direction not in ("AtoB", "BtoA"):
+        raise ConfigError(f"--direction must be AtoB or BtoA, not '{direction}'")
+    files = list_images(*inputs)
+    for path in files:
+        load_image(path)
+    translator = Translator.from_pretrained(weights, device)
+    outputs = translator.iter_translate(files, direction, batch_size)
+    for path, image in tqdm(zip(files, outputs, strict=True), total=len(files), unit="img"):
+        save_image(image, out / f"{path.stem}.png")
+    typer.echo(f"wrote {len(files)} image(s) to {out}")
+
+
+@app.command("convert")
+def convert_command(
+    model: Annotated[str, typer.Argument(help="model whose official weights to convert")],
+    source: Annotated[Path, typer.Argument(help="official .pth file or folder of them")],
+    out_dir: Annotated[Path, typer.Argument(help="directory to write config.json + safetensors")],
+) -> None:
+    """Convert official weights: `compogan convert cyclegan latest_net_G.pth horse2zebra/`."""
+    from compogan.registry import get_model_class
+
+    get_model_class(model)
+    if model != "cyclegan":
+        raise ConfigError(f"no importer for official '{model}' weights yet; supported: cyclegan")
+    from compogan.interop.cyclegan import import_official
+
+    converted = import_official([source])
+    converted.save_pretrained(out_dir)
+    typer.echo(
+        f"converted {', '.join(converted.loaded_networks)} from {source} into {out_dir}"
+    )
+
+
+@app.command("demo")
+def demo_command(
+    model: Annotated[str, typer.Argument(help="which demo to run")] = "cyclegan",
+    out: Annotated[Path, typer.Option("--out", help="report folder")] = Path("demo_out"),
+    minutes: Annotated[float, typer.Option("--minutes", help="CPU training budget")] = 3.0,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+) -> None:
+    """Train on built-in synthetic data and write an HTML report: `compogan demo`."""
+    from compogan.demos import run_demo
+
+    index = run_demo(model, out, minutes=minutes, device=device)
+    typer.echo(f"demo report: {index}")
+
+
+def main() -> None:
+    """Entry point of the ``compogan`` console script and ``python -m compogan``."""
+    try:
+        app()
+    except CompoganError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+

@@ -1,0 +1,131 @@
+"""Deterministic image transforms on PIL images.
+
+Every random choice is drawn from a :class:`numpy.random.Generator` passed in by the caller, so
+the same generator state always gives the same output (the data sets seed one generator per
+sample; see :mod:`compogan.data.folder`). Sizes given as a pair are ``(height, width)``, the
+order torch uses.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from compogan.errors import ConfigError, InputError
+from compogan.io.images import pil_to_tensor
+
+Size = int | tuple[int, int]
+
+
+def _height_width(size: Size) -> tuple[int, int]:
+    """``size`` as ``(height, width)``; an int means a square."""
+    height, width = (size, size) if isinstance(size, int) else size
+    if height <= 0 or width <= 0:
+        raise ValueError(f"sizes must be positive, got {size}")
+    return int(height), int(width)
+
+
+def resize(
+    image: Image.Image, size: Size, resample: Image.Resampling = Image.Resampling.BICUBIC
+) -> Image.Image:
+    """Resize to exactly ``size`` (int: a square; pair: ``(height, width)``), bicubic by default."""
+    height, width = _height_width(size)
+    if image.size == (width, height):
+        return image.copy()
+    return image.resize((width, height), resample)
+
+
+def resize_shorter(
+    image: Image.Image, size: int, resample: Image.Resampling = Image.Resampling.BICUBIC
+) -> Image.Image:
+    """Resize keeping the aspect ratio so the shorter side becomes ``size`` pixels."""
+    width, height = image.size
+    scale = size / min(width, height)
+    new_height = max(1, round(height * scale))
+    new_width = max(1, round(width * scale))
+    return resize(image, (new_height, new_width), resample)
+
+
+def _check_fits(image: Image.Image, height: int, width: int) -> None:
+    """Raise InputError if a ``height x width`` crop does not fit inside ``image``."""
+    if width > image.width or height > image.height:
+        raise InputError(
+            f"cannot crop {height}x{width} (height x width) from an image of "
+            f"{image.height}x{image.width}; use a smaller crop size or a larger load size"
+        )
+
+
+def crop_at(image: Image.Image, top: int, left: int, size: Size) -> Image.Image:
+    """The ``size`` crop whose top-left corner is at ``(top, left)``."""
+    height, width = _height_width(size)
+    _check_fits(image, height, width)
+    return image.crop((left, top, left + width, top + height))
+
+
+def random_crop(image: Image.Image, size: Size, rng: np.random.Generator) -> Image.Image:
+    """A ``size`` crop at a uniformly random position (draws the top, then the left offset)."""
+    height, width = _height_width(size)
+    _check_fits(image, height, width)
+    top = int(rng.integers(0, image.height - height + 1))
+    left = int(rng.integers(0, image.width - width + 1))
+    return crop_at(image, top, left, (height, width))
+
+
+def center_crop(image: Image.Image, size: Size) -> Image.Image:
+    """The ``size`` crop in the middle of the image (offsets rounded to the nearest pixel)."""
+    height, width = _height_width(size)
+    _check_fits(image, height, width)
+    top = round((image.height - height) / 2)
+    left = round((image.width - width) / 2)
+    return crop_at(image, top, left, (height, width))
+
+
+def random_flip(image: Image.Image, rng: np.random.Generator, p: float = 0.5) -> Image.Image:
+    """Mirror left-right with probability ``p`` (always draws one number from ``rng``)."""
+    if rng.random() < p:
+        return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return image
+
+
+@dataclass(frozen=True)
+class ImageTransform:
+    """CycleGAN's "resize_and_crop" preprocessing, ending in a ``(3, H, W)`` tensor in ``[-1, 1]``.
+
+    The image is resized (bicubic) to ``load_size x load_size``, then cropped to
+    ``crop_size x crop_size``: at a random position when ``train`` is true, in the centre
+    otherwise. When ``train`` and ``flip`` are both true it is mirrored with probability 0.5.
+    Random numbers are drawn in a fixed order: crop top, crop left, flip.
+    """
+
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    train: bool = True
+
+    def __post_init__(self) -> None:
+        if self.load_size <= 0 or self.crop_size <= 0:
+            raise ConfigError(
+                f"load_size and crop_size must be positive, got {self.load_size} and "
+                f"{self.crop_size}"
+            )
+        if self.crop_size > self.load_size:
+            raise ConfigError(
+                f"crop_size ({self.crop_size}) must not exceed load_size ({self.load_size})"
+            )
+
+    def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """Transform a PIL image (converted to RGB) into ``(3, crop_size, crop_size)`` in [-1, 1].
+
+        ``rng`` is required when ``train`` is true and ignored otherwise.
+        """
+        picture = resize(image.convert("RGB"), self.load_size)
+        if self.train:
+            if rng is None:
+                raise ValueError("a training transform needs a numpy random Generator")
+            picture = random_crop(picture, self.crop_size, rng)
+            if self.flip:
+                picture = random_flip(picture, rng)
+        else:
+            picture = center_crop(picture, self.crop_size)
+        return pil_to_tensor(picture)

@@ -1,0 +1,27 @@
+"""Losses shared by the compogan models: adversarial, feature-space and pixel-space."""
+
+from compogan.losses.adversarial import GAN_MODES, AdversarialLoss, gradient_penalty
+from compogan.losses.perceptual import (
+    PERCEPTUAL_LAYERS,
+    STYLE_LAYERS,
+    PerceptualLoss,
+    StyleLoss,
+    feature_matching_loss,
+    gram_matrix,
+)
+from compogan.losses.regularizers import l1_loss, masked_l1, total_variation
+
+__all__ = [
+    "GAN_MODES",
+    "PERCEPTUAL_LAYERS",
+    "STYLE_LAYERS",
+    "AdversarialLoss",
+    "PerceptualLoss",
+    "StyleLoss",
+    "feature_matching_loss",
+    "gradient_penalty",
+    "gram_matrix",
+    "l1_loss",
+    "masked_l1",
+    "total_variation",
+]

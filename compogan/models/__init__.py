@@ -1,0 +1,3 @@
+"""The model zoo: importing this package registers every implemented model."""
+
+from compogan.models import cyclegan  # noqa: F401

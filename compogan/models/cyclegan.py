@@ -1,0 +1,262 @@
+"""CycleGAN: unpaired image-to-image translation with cycle consistency (Zhu et al., ICCV 2017).
+
+Two generators translate between domains, G_A: A → B (the paper's G) and G_B: B → A (the paper's
+F). Two PatchGAN discriminators judge them: D_A tells real B from G_A's fakes and D_B tells real A
+from G_B's fakes (the reference code's naming). The generators learn from
+
+    L_G = L_GAN(G_A, D_A) + L_GAN(G_B, D_B)
+          + λ_A ‖G_B(G_A(a)) − a‖₁ + λ_B ‖G_A(G_B(b)) − b‖₁              (cycle consistency)
+          + λ_idt (λ_B ‖G_A(b) − b‖₁ + λ_A ‖G_B(a) − a‖₁)                  (identity)
+
+with the least-squares GAN loss, λ_A = λ_B = 10 and λ_idt = 0.5. Each discriminator minimises
+½ (L_GAN(real) + L_GAN(fake)), where fakes come from a pool of the 50 latest generated images.
+Adam (lr 2e-4, β₁ 0.5); the learning rate is constant for the first half of training and decays
+linearly to zero over the second half (the paper's 100 + 100 epochs).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from compogan.errors import ConfigError
+from compogan.losses import AdversarialLoss
+from compogan.models.base import GANModel, set_requires_grad
+from compogan.nn import PatchDiscriminator, ResnetGenerator, init_weights
+from compogan.registry import register_model
+from compogan.train.image_pool import ImagePool
+
+
+@dataclass
+class CycleGANConfig:
+    """CycleGAN hyper-parameters; the defaults are the paper's 256 px setting.
+
+    Attributes:
+        ngf: generator base width.
+        n_blocks: ResNet blocks in the generator (9 at 256 px, 6 at 128 px).
+        ndf: discriminator base width.
+        n_layers_d: stride-2 layers of the PatchGAN (3 = the 70x70 PatchGAN).
+        norm: "instance" (paper) or "batch".
+        dropout: dropout inside the ResNet blocks (0 in the paper).
+        gan_mode: adversarial loss, "lsgan" in the paper.
+        lambda_a: cycle weight A → B → A.
+        lambda_b: cycle weight B → A → B.
+        lambda_identity: identity weight, relative to lambda_a / lambda_b.
+        pool_size: image pool capacity (0 = no pool).
+        lr: Adam learning rate of both generators and both discriminators.
+        beta1: Adam β₁.
+        lr_constant_fraction: share of train.steps at constant lr before the linear decay to 0.
+        init: weight init kind ("normal", "xavier", "kaiming", "orthogonal").
+        init_gain: scale of the initialisation.
+    """
+
+    ngf: int = 64
+    n_blocks: int = 9
+    ndf: int = 64
+    n_layers_d: int = 3
+    norm: str = "instance"
+    dropout: float = 0.0
+    gan_mode: str = "lsgan"
+    lambda_a: float = 10.0
+    lambda_b: float = 10.0
+    lambda_identity: float = 0.5
+    pool_size: int = 50
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lr_constant_fraction: float = 0.5
+    init: str = "normal"
+    init_gain: float = 0.02
+
+
+@dataclass
+class CycleGANDataConfig:
+    """Where CycleGAN's two domains come from.
+
+    Attributes:
+        dataset: "daynight" (procedural scenes, no files) or "folder" (trainA/ trainB/ testA/
+            testB/ under ``root``).
+        root: dataset folder for "folder".
+        load_size: images are resized to this square size ("folder"; the paper's 286).
+        crop_size: random crop size in training, centre crop in evaluation (the paper's 256);
+            for "daynight", the render size.
+        flip: random horizontal flips in training.
+        length: number of training items per epoch for "daynight".
+        test_length: number of paired test scenes for "daynight".
+    """
+
+    dataset: str = "daynight"
+    root: str = ""
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    length: int = 2000
+    test_length: int = 64
+
+
+@register_model
+class CycleGAN(GANModel):
+    """CycleGAN with ResNet generators and 70x70 PatchGAN discriminators.
+
+    Inputs and outputs are RGB images (N,3,H,W) in [-1,1], H and W divisible by 4.
+    """
+
+    name = "cyclegan"
+    description = "CycleGAN (Zhu et al. 2017): unpaired image-to-image translation, e.g. day→night"
+    Config = CycleGANConfig
+    DataConfig = CycleGANDataConfig
+    network_names = ("G_A", "G_B", "D_A", "D_B")
+
+    # ---- networks ------------------------------------------------------------------------------
+    def build_networks(self) -> None:
+        c = self.config
+        self.G_A = ResnetGenerator(ngf=c.ngf, n_blocks=c.n_blocks, norm=c.norm, dropout=c.dropout)
+        self.G_B = ResnetGenerator(ngf=c.ngf, n_blocks=c.n_blocks, norm=c.norm, dropout=c.dropout)
+        self.D_A = PatchDiscriminator(ndf=c.ndf, n_layers=c.n_layers_d, norm=c.norm)
+        self.D_B = PatchDiscriminator(ndf=c.ndf, n_layers=c.n_layers_d, norm=c.norm)
+        for network in (self.G_A, self.G_B, self.D_A, self.D_B):
+            init_weights(network, kind=c.init, gain=c.init_gain)
+        self.gan_loss = AdversarialLoss(c.gan_mode)
+        self.pool_fake_A = ImagePool(c.pool_size)
+        self.pool_fake_B = ImagePool(c.pool_size)
+
+    def generator(self, direction: str) -> nn.Module:
+        """The generator for "AtoB" (G_A) or "BtoA" (G_B)."""
+        if direction not in ("AtoB", "BtoA"):
+            raise ConfigError(f"direction must be AtoB or BtoA, not '{direction}'")
+        return self.G_A if direction == "AtoB" else self.G_B
+
+    # ---- optimisation --------------------------------------------------------------------------
+    def configure_optimizers(self, total_steps: int) -> None:
+        c = self.config
+        betas = (c.beta1, 0.999)
+        self.optimizers = {
+            "G": torch.optim.Adam(
+                itertools.chain(self.G_A.parameters(), self.G_B.parameters()), c.lr, betas=betas
+            ),
+            "D": torch.optim.Adam(
+                itertools.chain(self.D_A.parameters(), self.D_B.parameters()), c.lr, betas=betas
+            ),
+        }
+        constant_steps = int(total_steps * c.lr_constant_fraction)
+        decay_steps = max(total_steps - constant_steps, 1)
+
+        def lr_factor(step: int) -> float:
+            return 1.0 - max(0, step - constant_steps) / decay_steps
+
+        self.schedulers = {
+            name: torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+            for name, optimizer in self.optimizers.items()
+        }
+
+    # ---- losses and the training step ----------------------------------------------------------
+    def generator_losses(
+        self, real_A: torch.Tensor, real_B: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Adversarial, cycle and identity losses of both generators.
+
+        Returns the losses by name and the fakes (fake_B = G_A(real_A), fake_A = G_B(real_B)).
+        The discriminators are called as plain modules: they are frozen in this update.
+        """
+        c, nets = self.config, self.nets
+        fake_B = nets.G_A(real_A)
+        fake_A = nets.G_B(real_B)
+        losses = {
+            "G_A": self.gan_loss(self.D_A(fake_B), True, for_discriminator=False),
+            "G_B": self.gan_loss(self.D_B(fake_A), True, for_discriminator=False),
+            "cycle_A": (nets.G_B(fake_B) - real_A).abs().mean() * c.lambda_a,
+            "cycle_B": (nets.G_A(fake_A) - real_B).abs().mean() * c.lambda_b,
+        }
+        if c.lambda_identity > 0:
+            losses["idt_A"] = (nets.G_A(real_B) - real_B).abs().mean() * c.lambda_b * (
+                c.lambda_identity
+            )
+            losses["idt_B"] = (nets.G_B(real_A) - real_A).abs().mean() * c.lambda_a * (
+                c.lambda_identity
+            )
+        return losses, fake_A, fake_B
+
+    def discriminator_loss(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> torch.Tensor:
+        """½ (L_GAN(D(real), real) + L_GAN(D(fake), fake)) for one discriminator."""
+        loss_real = self.gan_loss(discriminator(real), True)
+        loss_fake = self.gan_loss(discriminator(fake.detach()), False)
+        return 0.5 * (loss_real + loss_fake)
+
+    def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Freeze D, update G_A and G_B together, then update D_A and D_B on pooled fakes."""
+        real_A = batch["A"].to(self.device)
+        real_B = batch["B"].to(self.device)
+
+        set_requires_grad([self.D_A, self.D_B], False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        with self.autocast():
+            g_losses, fake_A, fake_B = self.generator_losses(real_A, real_B)
+            loss_G = sum(g_losses.values())
+        loss_G.backward()
+        self.optimizers["G"].step()
+
+        set_requires_grad([self.D_A, self.D_B], True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        with self.autocast():
+            loss_D_A = self.discriminator_loss(
+                self.nets.D_A, real_B, self.pool_fake_B.query(fake_B)
+            )
+            loss_D_B = self.discriminator_loss(
+                self.nets.D_B, real_A, self.pool_fake_A.query(fake_A)
+            )
+        (loss_D_A + loss_D_B).backward()
+        self.optimizers["D"].step()
+
+        losses = {name: value.detach() for name, value in g_losses.items()}
+        losses.update(D_A=loss_D_A.detach(), D_B=loss_D_B.detach())
+        return losses
+
+    # ---- state beyond the networks -------------------------------------------------------------
+    def extra_training_state(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {"pool_fake_A": self.pool_fake_A.state_dict(),
+                "pool_fake_B": self.pool_fake_B.state_dict()}
+
+    def load_extra_training_state(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
+        self.pool_fake_A.load_state_dict(state["pool_fake_A"], self.device)
+        self.pool_fake_B.load_state_dict(state["pool_fake_B"], self.device)
+
+    # ---- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Translate (N,3,H,W) images in [-1,1] (H, W divisible by 4) to the other domain."""
+        return self.generator(direction)(images)
+
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        real_A = batch["A"].to(self.device)
+        real_B = batch["B"].to(self.device)
+        fake_B = self.G_A(real_A)
+        fake_A = self.G_B(real_B)
+        return {"real_A": real_A, "fake_B": fake_B, "rec_A": self.G_B(fake_B),
+                "real_B": real_B, "fake_A": fake_A, "rec_B": self.G_A(fake_A)}
+
+    # ---- data ----------------------------------------------------------------------------------
+    @classmethod
+    def build_dataset(cls, data_config: CycleGANDataConfig, split: str, seed: int = 0) -> Dataset:
+        """Unpaired domains for "train"; for "test", paired ground truth when the data has it."""
+        if data_config.dataset == "daynight":
+            from compogan.data.synthetic.scenes import DayNightScenes
+
+            length = data_config.length if split == "train" else data_config.test_length
+            return DayNightScenes(size=data_config.crop_size, length=length, split=split,
+                                  seed=seed, flip=data_config.flip)
+        if data_config.dataset == "folder":
+            from compogan.data.folder import UnpairedImageFolder
+
+            return UnpairedImageFolder(
+                data_config.root, phase=split, load_size=data_config.load_size,
+                crop_size=data_config.crop_size, flip=data_config.flip, seed=seed,
+            )
+        raise ConfigError(
+            f"unknown cyclegan dataset '{data_config.dataset}'; use 'daynight' or 'folder'"
+        )

@@ -1,0 +1,5 @@
+"""Task APIs used by the command line, the web page and Python users."""
+
+from compogan.pipelines.translate import Translator
+
+__all__ = ["Translator"]

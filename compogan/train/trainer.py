@@ -1,0 +1,295 @@
+"""The training loop shared by every model.
+
+The Trainer owns what is the same for every model: devices, seeding, the data order, DDP,
+bf16 autocast, checkpoints and exact resume, NaN detection, logging and the progress bar. The
+model owns its networks and one ``training_step``.
+
+Run directory layout::
+
+    run_dir/
+      config.yaml                  the resolved experiment config
+      config.json, model.safetensors   final weights (save_pretrained), written at the end
+      checkpoints/step_00000500/   config.json, model.safetensors, training_state.pt
+      losses.jsonl                 one line of losses per logged step
+      tb/                          TensorBoard scalars and image grids
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from compogan.config import TrainConfig, section_object
+from compogan.errors import CheckpointError, InputError, TrainingDivergedError
+from compogan.io.atomic import atomic_dir, atomic_path
+from compogan.models.base import GANModel
+from compogan.train.distributed import (
+    ResumableDistributedSampler,
+    ddp_wrapper,
+    init_distributed,
+)
+
+TRAINING_STATE_NAME = "training_state.pt"
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run reports."""
+
+    run_dir: Path
+    step: int
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """RNG states of torch (CPU and CUDA), numpy and python, as tensors and plain values."""
+    numpy_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
+                  "pos": int(numpy_state[2]), "has_gauss": int(numpy_state[3]),
+                  "gauss": float(numpy_state[4])},
+        "python": list(random.getstate()[1]) + [random.getstate()[0]],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`capture_rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    numpy_state = state["numpy"]
+    np.random.set_state(("MT19937", numpy_state["keys"].numpy().astype(np.uint32),
+                         numpy_state["pos"], numpy_state["has_gauss"], numpy_state["gauss"]))
+    *python_words, version = state["python"]
+    random.setstate((version, tuple(python_words), None))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_dirs(run_dir: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    found = sorted((run_dir / "checkpoints").glob("step_*"))
+    return [path for path in found if (path / TRAINING_STATE_NAME).is_file()]
+
+
+class Trainer:
+    """Trains one model on its dataset according to an experiment config.
+
+    Args:
+        model_cls: the registered model class.
+        config: the resolved experiment config (``model``, ``data``, ``train`` sections).
+        run_dir: where config, checkpoints and logs go.
+        resume: continue from the newest checkpoint in ``run_dir``.
+        device: overrides ``train.device`` ("auto", "cpu", "cuda", "mps").
+    """
+
+    def __init__(
+        self,
+        model_cls: type[GANModel],
+        config: DictConfig,
+        run_dir: str | Path,
+        resume: bool = False,
+        device: str | None = None,
+    ) -> None:
+        self.config = config
+        self.train_config: TrainConfig = section_object(config, "train")
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.dist, self.device = init_distributed(device or self.train_config.device)
+        seed_everything(self.train_config.seed)
+        self.model = model_cls(section_object(config, "model"), section_object(config, "data"))
+        self.model.to(self.device)
+        if self.train_config.bf16 and self.device.type == "cuda":
+            self.model.autocast_dtype = torch.bfloat16
+        self.dataset = model_cls.build_dataset(
+            self.model.data_config, "train", seed=self.train_config.seed
+        )
+        self.sampler = ResumableDistributedSampler(self.dataset, self.dist, self.train_config.seed)
+        if len(self.sampler) < self.train_config.batch_size:
+            raise InputError(
+                f"the training set has {len(self.dataset)} items, fewer than one batch of "
+                f"{self.train_config.batch_size} per process"
+            )
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.writer = None
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Train until ``train.steps``, ``train.stop_after`` or ``train.max_minutes``.
+
+        Raises:
+            TrainingDivergedError: a loss became NaN/Inf (the last checkpoint stays intact).
+        """
+        cfg = self.train_config
+        self.model.configure_optimizers(cfg.steps)
+        if self.resume:
+            self._load_latest_checkpoint()
+        if self.dist.enabled:
+            self.model.distribute(ddp_wrapper(self.device))
+        if self.dist.is_main:
+            self._prepare_run_dir()
+        end_step = cfg.steps if cfg.stop_after is None else min(cfg.steps, cfg.stop_after)
+        progress = tqdm(total=end_step, initial=self.step, disable=not (cfg.progress and
+                        self.dist.is_main), dynamic_ncols=True, desc=self.model.name)
+        started = time.monotonic()
+        losses: dict[str, float] = {}
+        self.model.train()
+        batches = self._batches()
+        while self.step < end_step:
+            batch = next(batches)
+            losses = {name: float(value) for name, value in
+                      self.model.training_step(batch).items()}
+            self._check_finite(losses)
+            for scheduler in self.model.schedulers.values():
+                scheduler.step()
+            self.step += 1
+            self._advance_data_position()
+            progress.update(1)
+            progress.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
+            self._log(losses, batch)
+            out_of_time = (cfg.max_minutes is not None
+                           and time.monotonic() - started > 60 * cfg.max_minutes)
+            if self.step % cfg.checkpoint_every == 0 or self.step == end_step or out_of_time:
+                self.save_checkpoint()
+            if out_of_time:
+                break
+        progress.close()
+        if self.dist.is_main:
+            self.model.save_pretrained(self.run_dir)
+            if self.writer is not None:
+                self.writer.close()
+        return TrainResult(self.run_dir, self.step, losses, time.monotonic() - started)
+
+    def _batches(self):
+        """Endless batches, epoch after epoch, starting at the current data position."""
+        while True:
+            self.sampler.set_epoch(self.epoch)
+            self.sampler.start_index = self.batch_in_epoch * self.train_config.batch_size
+            if hasattr(self.dataset, "set_epoch"):
+                self.dataset.set_epoch(self.epoch)
+            loader = DataLoader(self.dataset, batch_size=self.train_config.batch_size,
+                                sampler=self.sampler, num_workers=self.train_config.num_workers,
+                                drop_last=True, pin_memory=self.device.type == "cuda")
+            yield from loader
+
+    def _advance_data_position(self) -> None:
+        self.batch_in_epoch += 1
+        per_epoch = self.sampler.num_samples // self.train_config.batch_size
+        if self.batch_in_epoch >= per_epoch:
+            self.epoch += 1
+            self.batch_in_epoch = 0
+
+    def _check_finite(self, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            if not math.isfinite(value):
+                previous = checkpoint_dirs(self.run_dir)
+                kept = f"; the last good checkpoint is {previous[-1]}" if previous else ""
+                raise TrainingDivergedError(
+                    f"loss '{name}' became {value} at step {self.step + 1}{kept}; "
+                    "lower the learning rate or check the data"
+                )
+
+    # ---- logging -------------------------------------------------------------------------------
+    def _prepare_run_dir(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.run_dir / "config.yaml") as tmp:
+            tmp.write_text(OmegaConf.to_yaml(self.config))
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step)
+
+    def _log(self, losses: dict[str, float], batch: dict[str, torch.Tensor]) -> None:
+        cfg = self.train_config
+        if not self.dist.is_main:
+            return
+        if self.step % cfg.log_every == 0 or self.step == 1:
+            for name, value in losses.items():
+                self.writer.add_scalar(f"loss/{name}", value, self.step)
+            for name, scheduler in self.model.schedulers.items():
+                self.writer.add_scalar(f"lr/{name}", scheduler.get_last_lr()[0], self.step)
+            with open(self.run_dir / "losses.jsonl", "a") as log_file:
+                log_file.write(json.dumps({"step": self.step, **losses}) + "\n")
+        if cfg.image_every and self.step % cfg.image_every == 0:
+            self._log_images(batch)
+
+    def _log_images(self, batch: dict[str, torch.Tensor]) -> None:
+        self.model.eval()
+        visuals = self.model.visuals(batch)
+        self.model.train()
+        for name, images in visuals.items():
+            grid = (images[:4].float().clamp(-1, 1) + 1) / 2
+            self.writer.add_images(f"images/{name}", grid, self.step)
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path | None:
+        """Write a resumable checkpoint atomically (rank 0) and keep the newest K."""
+        if not self.dist.is_main:
+            return None
+        target = self.run_dir / "checkpoints" / f"step_{self.step:08d}"
+        state = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "world_size": self.dist.world_size,
+            "rng": capture_rng_state(),
+            "model": self.model.training_state(),
+        }
+        with atomic_dir(target) as tmp:
+            self.model.save_pretrained(tmp)
+            torch.save(state, tmp / TRAINING_STATE_NAME)
+        for old in checkpoint_dirs(self.run_dir)[: -self.train_config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
+    def _load_latest_checkpoint(self) -> None:
+        from compogan.io.checkpoints import read_weights
+
+        found = checkpoint_dirs(self.run_dir)
+        if not found:
+            raise CheckpointError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
+        latest = found[-1]
+        try:
+            state = torch.load(latest / TRAINING_STATE_NAME, map_location="cpu",
+                               weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any unreadable file is one user error
+            raise CheckpointError(f"cannot read {latest / TRAINING_STATE_NAME}: {error}") from None
+        if state["world_size"] != self.dist.world_size:
+            raise CheckpointError(
+                f"{latest} was written by {state['world_size']} processes; resume with as many"
+            )
+        self.model.load_networks(read_weights(latest), self.model.network_names)
+        self.model.load_training_state(state["model"])
+        self.step = state["step"]
+        self.epoch = state["epoch"]
+        self.batch_in_epoch = state["batch_in_epoch"]
+        restore_rng_state(state["rng"])
+
+
+def make_run_dir(model_name: str, base: str | Path = "runs") -> Path:
+    """A fresh ``runs/<model>-<YYYYmmdd-HHMMSS>`` path."""
+    return Path(base) / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
