@@ -7,12 +7,13 @@ partially written output file.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from compogan.errors import CompoganError, ConfigError
+from compogan.errors import CompoganError, ConfigError, InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -41,7 +42,8 @@ def train_command(
         Path | None, typer.Option("--config", "-c", help="YAML config file (configs/...)")
     ] = None,
     run_dir: Annotated[
-        Path | None, typer.Option("--run-dir", help="output directory (default runs/<model>-<time>)")
+        Path | None,
+        typer.Option("--run-dir", help="output directory (default runs/<model>-<time>)"),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="continue the run in --run-dir from its checkpoint")
@@ -50,7 +52,7 @@ def train_command(
         str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps")
     ] = None,
 ) -> None:
-    """Train a model: `compogan train cyclegan -c configs/cyclegan/day2night.yaml train.steps=2000`."""
+    """Train a model, e.g. `compogan train cyclegan -c configs/cyclegan/day2night.yaml`."""
     from compogan.config import load_config
     from compogan.registry import get_model_class
     from compogan.train import Trainer, make_run_dir
@@ -92,6 +94,13 @@ def translate_command(
     if direction not in ("AtoB", "BtoA"):
         raise ConfigError(f"--direction must be AtoB or BtoA, not '{direction}'")
     files = list_images(*inputs)
+    stems = Counter(path.stem for path in files)
+    clashing = sorted(stem for stem, count in stems.items() if count > 1)
+    if clashing:
+        raise InputError(
+            f"several inputs would be written to {out / clashing[0]}.png; "
+            "rename them or translate them separately"
+        )
     for path in files:
         load_image(path)
     translator = Translator.from_pretrained(weights, device)
@@ -117,9 +126,7 @@ def convert_command(
 
     converted = import_official([source])
     converted.save_pretrained(out_dir)
-    typer.echo(
-        f"converted {', '.join(converted.loaded_networks)} from {source} into {out_dir}"
-    )
+    typer.echo(f"converted {', '.join(converted.loaded_networks)} from {source} into {out_dir}")
 
 
 @app.command("demo")
@@ -146,4 +153,3 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-

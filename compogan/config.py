@@ -84,7 +84,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path} is not valid YAML: {error}".splitlines()[0]) from None
+        raise ConfigError(
+            f"config file {path} is not valid YAML: {error}".splitlines()[0]
+        ) from None
     if content is None:
         return {}
     if not isinstance(content, dict):

@@ -25,7 +25,9 @@ def image_grid(rows: Sequence[torch.Tensor], padding: int = 2) -> torch.Tensor:
     """
     n_rows, n_cols = len(rows), max(len(row) for row in rows)
     _, height, width = rows[0][0].shape
-    grid = torch.ones(3, n_rows * (height + padding) + padding, n_cols * (width + padding) + padding)
+    grid = torch.ones(
+        3, n_rows * (height + padding) + padding, n_cols * (width + padding) + padding
+    )
     for r, row in enumerate(rows):
         for c, image in enumerate(row):
             top, left = padding + r * (height + padding), padding + c * (width + padding)

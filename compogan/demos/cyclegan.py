@@ -34,7 +34,8 @@ def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> 
     test_set = CycleGAN.build_dataset(model.data_config, "test", seed=config.train.seed)
     scores = translation_table(
         {"cyclegan": lambda images: model.translate(images.to(model.device))},
-        test_set, trainer.dataset,
+        test_set,
+        trainer.dataset,
     )
     reinhard = fit_reinhard_to_domain_b(trainer.dataset)
 
@@ -50,14 +51,22 @@ def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> 
     night = model.translate(day.to(model.device)).cpu()
     baseline = reinhard.transfer_tensor(day)
     rows = [[d, n, b, s["B"]] for d, n, b, s in zip(day, night, baseline, scenes, strict=True)]
-    report.image("scenes.png", image_grid(rows),
-                 "columns: day input · CycleGAN night · Reinhard colour transfer · true night")
+    report.image(
+        "scenes.png",
+        image_grid(rows),
+        "columns: day input · CycleGAN night · Reinhard colour transfer · true night",
+    )
     report.heading("Quality against the true night render")
-    report.table(["method", "PSNR (dB)", "SSIM"],
-                 [[name, s["psnr"], s["ssim"]] for name, s in scores.items()])
+    report.table(
+        ["method", "PSNR (dB)", "SSIM"],
+        [[name, s["psnr"], s["ssim"]] for name, s in scores.items()],
+    )
     report.heading("Training losses")
     curves = read_loss_log(result.run_dir / "losses.jsonl")
     if curves:
-        report.image("losses.png", plot_loss_curves(curves, out / "losses.png"),
-                     "losses against training step (log scale)")
+        report.image(
+            "losses.png",
+            plot_loss_curves(curves, out / "losses.png"),
+            "losses against training step (log scale)",
+        )
     return report.write()

@@ -18,6 +18,7 @@ ours explicitly; nothing relies on module order.
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -40,9 +41,14 @@ def load_official_file(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"no such checkpoint file: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - every unreadable file is the same user error
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path} is not a plain PyTorch state_dict file (it is corrupt or holds pickled "
+            "objects such as a whole model); save the network's state_dict() instead"
+        ) from None
+    except Exception as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
+        raise CheckpointError(f"cannot read {path} as a PyTorch file: {reason}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path} is not a plain state_dict of tensors")
     return {key.removeprefix("module."): value for key, value in state.items()}
@@ -146,6 +152,11 @@ def import_official(paths: list[str | Path]) -> CycleGAN:
     ndf_layers: tuple[int, int] | None = None
     for path in files:
         name = network_name_for_file(path)
+        if name in converted:
+            raise CheckpointError(
+                f"more than one of the given files holds {name} (one is {path}); "
+                "pass the files of a single epoch"
+            )
         state = load_official_file(path)
         if name.startswith("G"):
             converted[name], file_config = convert_generator(state)
@@ -160,7 +171,9 @@ def import_official(paths: list[str | Path]) -> CycleGAN:
     if ndf_layers is not None:
         config.ndf, config.n_layers_d = ndf_layers
     model = CycleGAN(config)
-    flat = {f"{net}.{key}": value for net, state in converted.items() for key, value in state.items()}
+    flat = {
+        f"{net}.{key}": value for net, state in converted.items() for key, value in state.items()
+    }
     model.load_networks(flat, tuple(sorted(converted)))
     model.eval()
     return model

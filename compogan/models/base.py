@@ -143,7 +143,9 @@ class GANModel(nn.Module):
             "data": to_plain(self.data_config),
         }
 
-    def save_pretrained(self, directory: str | Path, networks: tuple[str, ...] | None = None) -> Path:
+    def save_pretrained(
+        self, directory: str | Path, networks: tuple[str, ...] | None = None
+    ) -> Path:
         """Write ``config.json`` + ``model.safetensors``.
 
         Saves the networks named, or else the ones this model holds weights for (all of them

@@ -171,11 +171,11 @@ class CycleGAN(GANModel):
             "cycle_B": (nets.G_A(fake_A) - real_B).abs().mean() * c.lambda_b,
         }
         if c.lambda_identity > 0:
-            losses["idt_A"] = (nets.G_A(real_B) - real_B).abs().mean() * c.lambda_b * (
-                c.lambda_identity
+            losses["idt_A"] = (
+                (nets.G_A(real_B) - real_B).abs().mean() * c.lambda_b * (c.lambda_identity)
             )
-            losses["idt_B"] = (nets.G_B(real_A) - real_A).abs().mean() * c.lambda_a * (
-                c.lambda_identity
+            losses["idt_B"] = (
+                (nets.G_B(real_A) - real_A).abs().mean() * c.lambda_a * (c.lambda_identity)
             )
         return losses, fake_A, fake_B
 
@@ -218,8 +218,10 @@ class CycleGAN(GANModel):
 
     # ---- state beyond the networks -------------------------------------------------------------
     def extra_training_state(self) -> dict[str, dict[str, torch.Tensor]]:
-        return {"pool_fake_A": self.pool_fake_A.state_dict(),
-                "pool_fake_B": self.pool_fake_B.state_dict()}
+        return {
+            "pool_fake_A": self.pool_fake_A.state_dict(),
+            "pool_fake_B": self.pool_fake_B.state_dict(),
+        }
 
     def load_extra_training_state(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
         self.pool_fake_A.load_state_dict(state["pool_fake_A"], self.device)
@@ -237,8 +239,14 @@ class CycleGAN(GANModel):
         real_B = batch["B"].to(self.device)
         fake_B = self.G_A(real_A)
         fake_A = self.G_B(real_B)
-        return {"real_A": real_A, "fake_B": fake_B, "rec_A": self.G_B(fake_B),
-                "real_B": real_B, "fake_A": fake_A, "rec_B": self.G_A(fake_A)}
+        return {
+            "real_A": real_A,
+            "fake_B": fake_B,
+            "rec_A": self.G_B(fake_B),
+            "real_B": real_B,
+            "fake_A": fake_A,
+            "rec_B": self.G_A(fake_A),
+        }
 
     # ---- data ----------------------------------------------------------------------------------
     @classmethod
@@ -248,14 +256,23 @@ class CycleGAN(GANModel):
             from compogan.data.synthetic.scenes import DayNightScenes
 
             length = data_config.length if split == "train" else data_config.test_length
-            return DayNightScenes(size=data_config.crop_size, length=length, split=split,
-                                  seed=seed, flip=data_config.flip)
+            return DayNightScenes(
+                size=data_config.crop_size,
+                length=length,
+                split=split,
+                seed=seed,
+                flip=data_config.flip,
+            )
         if data_config.dataset == "folder":
             from compogan.data.folder import UnpairedImageFolder
 
             return UnpairedImageFolder(
-                data_config.root, phase=split, load_size=data_config.load_size,
-                crop_size=data_config.crop_size, flip=data_config.flip, seed=seed,
+                data_config.root,
+                phase=split,
+                load_size=data_config.load_size,
+                crop_size=data_config.crop_size,
+                flip=data_config.flip,
+                seed=seed,
             )
         raise ConfigError(
             f"unknown cyclegan dataset '{data_config.dataset}'; use 'daynight' or 'folder'"

@@ -17,7 +17,6 @@ from PIL import Image
 
 from compogan.errors import CheckpointError, InputError
 from compogan.io.images import load_image, pil_to_tensor, tensor_to_pil
-from compogan.models.base import load
 from compogan.models.cyclegan import CycleGAN
 from compogan.train.distributed import select_device
 
@@ -35,14 +34,18 @@ def to_pil(image: ImageLike) -> Image.Image:
     return load_image(image, mode="RGB")
 
 
-def pad_to_multiple(images: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+def pad_to_multiple(
+    images: torch.Tensor, multiple: int, min_size: int = 0
+) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad (N,C,H,W) on the right and bottom to sizes divisible by ``multiple``.
 
+    Each side is also padded up to at least ``min_size`` (a multiple of ``multiple``).
     Reflection padding where the image is large enough, replication otherwise. Returns the
     padded batch and the original (H, W) to crop back to.
     """
     height, width = images.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    pad_h = max((-height) % multiple, min_size - height)
+    pad_w = max((-width) % multiple, min_size - width)
     if pad_h == 0 and pad_w == 0:
         return images, (height, width)
     mode = "reflect" if pad_h < height and pad_w < width else "replicate"
@@ -58,6 +61,7 @@ class Translator:
     """
 
     size_multiple = 4
+    min_size = 8  # the generator's 3x3 reflect pads need a bottleneck of at least 2x2
 
     def __init__(self, model: CycleGAN, device: str = "auto") -> None:
         self.device = select_device(device)
@@ -68,17 +72,14 @@ class Translator:
         """Load a run directory, a ``save_pretrained`` directory or official ``.pth`` file(s).
 
         Raises:
-            CheckpointError: not a CycleGAN checkpoint.
+            CheckpointError: missing, unreadable, or the checkpoint of another model.
         """
         weights = Path(weights)
         if weights.suffix == ".pth" or (weights.is_dir() and any(weights.glob("*.pth"))):
             from compogan.interop.cyclegan import import_official
 
             return cls(import_official([weights]), device)
-        model = load(weights)
-        if not isinstance(model, CycleGAN):
-            raise CheckpointError(f"{weights} holds a '{model.name}' model, not a cyclegan one")
-        return cls(model, device)
+        return cls(CycleGAN.from_pretrained(weights), device)
 
     def _generator(self, direction: str) -> torch.nn.Module:
         generator = self.model.generator(direction)
@@ -94,14 +95,26 @@ class Translator:
     def translate_tensor(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         """Translate a batch (N,3,H,W) in [-1,1] of any size; returns the same shape."""
         generator = self._generator(direction)
-        padded, (height, width) = pad_to_multiple(images.to(self.device), self.size_multiple)
+        padded, (height, width) = pad_to_multiple(
+            images.to(self.device), self.size_multiple, self.min_size
+        )
         return generator(padded)[..., :height, :width].clamp(-1, 1)
 
     def iter_translate(
         self, images: Iterable[ImageLike], direction: str = "AtoB", batch_size: int = 4
     ) -> Iterator[Image.Image]:
-        """Translate images lazily, batching consecutive images of equal size."""
+        """Translate images lazily, batching consecutive images of equal size.
+
+        Raises:
+            CheckpointError: right away (not at the first image) when the checkpoint holds no
+                generator for ``direction``.
+        """
         self._generator(direction)
+        return self._iter_batches(images, direction, batch_size)
+
+    def _iter_batches(
+        self, images: Iterable[ImageLike], direction: str, batch_size: int
+    ) -> Iterator[Image.Image]:
         pending: list[torch.Tensor] = []
         for image in images:
             tensor = pil_to_tensor(to_pil(image))

@@ -104,7 +104,11 @@ class ResumableDistributedSampler(DistributedSampler):
 
     def __init__(self, dataset: Dataset, info: DistInfo, seed: int, shuffle: bool = True) -> None:
         super().__init__(
-            dataset, num_replicas=info.world_size, rank=info.rank, shuffle=shuffle, seed=seed,
+            dataset,
+            num_replicas=info.world_size,
+            rank=info.rank,
+            shuffle=shuffle,
+            seed=seed,
             drop_last=True,
         )
         self.start_index = 0

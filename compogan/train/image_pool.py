@@ -54,6 +54,6 @@ class ImagePool:
     def load_state_dict(self, state: dict[str, torch.Tensor], device: torch.device) -> None:
         """Restore the pooled images from :meth:`state_dict`."""
         stored = state["images"]
-        self.images = [] if stored.numel() == 0 else [
-            image.unsqueeze(0).to(device) for image in stored
-        ]
+        self.images = (
+            [] if stored.numel() == 0 else [image.unsqueeze(0).to(device) for image in stored]
+        )

@@ -66,10 +66,13 @@ def capture_rng_state() -> dict[str, Any]:
     numpy_state = np.random.get_state()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
-                  "pos": int(numpy_state[2]), "has_gauss": int(numpy_state[3]),
-                  "gauss": float(numpy_state[4])},
-        "python": list(random.getstate()[1]) + [random.getstate()[0]],
+        "numpy": {
+            "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
+            "pos": int(numpy_state[2]),
+            "has_gauss": int(numpy_state[3]),
+            "gauss": float(numpy_state[4]),
+        },
+        "python": [*random.getstate()[1], random.getstate()[0]],
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -80,8 +83,15 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`capture_rng_state` returned."""
     torch.set_rng_state(state["torch"])
     numpy_state = state["numpy"]
-    np.random.set_state(("MT19937", numpy_state["keys"].numpy().astype(np.uint32),
-                         numpy_state["pos"], numpy_state["has_gauss"], numpy_state["gauss"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["gauss"],
+        )
+    )
     *python_words, version = state["python"]
     random.setstate((version, tuple(python_words), None))
     if "cuda" in state and torch.cuda.is_available():
@@ -153,16 +163,20 @@ class Trainer:
         if self.dist.is_main:
             self._prepare_run_dir()
         end_step = cfg.steps if cfg.stop_after is None else min(cfg.steps, cfg.stop_after)
-        progress = tqdm(total=end_step, initial=self.step, disable=not (cfg.progress and
-                        self.dist.is_main), dynamic_ncols=True, desc=self.model.name)
+        progress = tqdm(
+            total=end_step,
+            initial=self.step,
+            disable=not (cfg.progress and self.dist.is_main),
+            dynamic_ncols=True,
+            desc=self.model.name,
+        )
         started = time.monotonic()
         losses: dict[str, float] = {}
         self.model.train()
         batches = self._batches()
         while self.step < end_step:
             batch = next(batches)
-            losses = {name: float(value) for name, value in
-                      self.model.training_step(batch).items()}
+            losses = {name: float(value) for name, value in self.model.training_step(batch).items()}
             self._check_finite(losses)
             for scheduler in self.model.schedulers.values():
                 scheduler.step()
@@ -171,8 +185,9 @@ class Trainer:
             progress.update(1)
             progress.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
             self._log(losses, batch)
-            out_of_time = (cfg.max_minutes is not None
-                           and time.monotonic() - started > 60 * cfg.max_minutes)
+            out_of_time = (
+                cfg.max_minutes is not None and time.monotonic() - started > 60 * cfg.max_minutes
+            )
             if self.step % cfg.checkpoint_every == 0 or self.step == end_step or out_of_time:
                 self.save_checkpoint()
             if out_of_time:
@@ -191,9 +206,17 @@ class Trainer:
             self.sampler.start_index = self.batch_in_epoch * self.train_config.batch_size
             if hasattr(self.dataset, "set_epoch"):
                 self.dataset.set_epoch(self.epoch)
-            loader = DataLoader(self.dataset, batch_size=self.train_config.batch_size,
-                                sampler=self.sampler, num_workers=self.train_config.num_workers,
-                                drop_last=True, pin_memory=self.device.type == "cuda")
+            # A private generator: creating a loader would otherwise draw from the global RNG.
+            loader_rng = torch.Generator().manual_seed(self.train_config.seed + self.epoch)
+            loader = DataLoader(
+                self.dataset,
+                generator=loader_rng,
+                batch_size=self.train_config.batch_size,
+                sampler=self.sampler,
+                num_workers=self.train_config.num_workers,
+                drop_last=True,
+                pin_memory=self.device.type == "cuda",
+            )
             yield from loader
 
     def _advance_data_position(self) -> None:
@@ -273,9 +296,8 @@ class Trainer:
             raise CheckpointError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
         latest = found[-1]
         try:
-            state = torch.load(latest / TRAINING_STATE_NAME, map_location="cpu",
-                               weights_only=True)
-        except Exception as error:  # noqa: BLE001 - any unreadable file is one user error
+            state = torch.load(latest / TRAINING_STATE_NAME, map_location="cpu", weights_only=True)
+        except Exception as error:
             raise CheckpointError(f"cannot read {latest / TRAINING_STATE_NAME}: {error}") from None
         if state["world_size"] != self.dist.world_size:
             raise CheckpointError(
@@ -292,4 +314,3 @@ class Trainer:
 def make_run_dir(model_name: str, base: str | Path = "runs") -> Path:
     """A fresh ``runs/<model>-<YYYYmmdd-HHMMSS>`` path."""
     return Path(base) / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-

@@ -1,0 +1,167 @@
+"""CycleGAN benchmark: speed, memory and day→night quality against two baselines.
+
+    python benchmarks/cyclegan_bench.py speed                 # step time, peak memory, images/s
+    python benchmarks/cyclegan_bench.py quality --minutes 30  # train on CPU, score checkpoints
+
+``speed`` measures the paper's networks (9 blocks at 256 px, 6 at 128 px, batch 1): the time of
+one full training step (both generators and both discriminators) and the process's peak memory,
+each size in a fresh subprocess so the peak belongs to that size alone; then inference images/s.
+
+``quality`` trains configs/cyclegan/day2night_cpu.yaml for a wall-clock budget, scores every
+checkpoint on the held-out paired scenes (PSNR / SSIM against the true night render) and
+compares with the identity and Reinhard baselines. Results are printed as Markdown and written
+to benchmarks/results/ as JSON; benchmarks/RESULTS.md records them by hand with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from compogan.config import load_config
+from compogan.metrics.translation import translation_table
+from compogan.models.base import load
+from compogan.models.cyclegan import CycleGAN, CycleGANConfig
+from compogan.train import Trainer
+from compogan.train.trainer import checkpoint_dirs
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def machine() -> str:
+    """One line describing where the numbers were measured."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
+    return (
+        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads "
+        f"(torch {torch.__version__})"
+    )
+
+
+def measure_training_step(size: int, n_blocks: int, device: str, steps: int) -> dict:
+    """Seconds per training step and peak memory (MiB) of the paper-size CycleGAN."""
+    model = CycleGAN(CycleGANConfig(n_blocks=n_blocks)).to(device)
+    model.configure_optimizers(1000)
+    batch = {"A": torch.rand(1, 3, size, size) * 2 - 1, "B": torch.rand(1, 3, size, size) * 2 - 1}
+    model.training_step(batch)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.training_step(batch)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = (time.perf_counter() - start) / steps
+    with torch.no_grad():
+        images = torch.rand(4, 3, size, size, device=device) * 2 - 1
+        model.G_A.eval()
+        model.G_A(images)
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.G_A(images)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        images_per_second = 4 * steps / (time.perf_counter() - start)
+    return {
+        "size": size,
+        "n_blocks": n_blocks,
+        "step_seconds": seconds,
+        "peak_mib": peak,
+        "inference_images_per_second": images_per_second,
+    }
+
+
+def speed(device: str, steps: int) -> list[dict]:
+    """Run each size in its own process so peak memory is per size."""
+    rows = []
+    for size, n_blocks in ((128, 6), (256, 9)):
+        code = (
+            "import json, sys; sys.path.insert(0, 'benchmarks'); import cyclegan_bench as b; "
+            f"print(json.dumps(b.measure_training_step({size}, {n_blocks}, '{device}', {steps})))"
+        )
+        output = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+        rows.append(json.loads(output.strip().splitlines()[-1]))
+    print(f"\nCycleGAN speed on {machine()}, batch 1, {steps} timed steps\n")
+    print("| size | blocks | train step (s) | peak memory (MiB) | inference (images/s, batch 4) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['size']} | {r['n_blocks']} | {r['step_seconds']:.2f} | {r['peak_mib']:.0f} | "
+            f"{r['inference_images_per_second']:.1f} |"
+        )
+    return rows
+
+
+def quality(minutes: float, run_dir: Path, evaluate_only: bool) -> dict:
+    """Train for ``minutes`` (unless evaluate_only), then score every checkpoint."""
+    config_path = ROOT / "configs" / "cyclegan" / "day2night_cpu.yaml"
+    steps_guess = int(minutes * 60 / 0.35)
+    overrides = [
+        f"train.max_minutes={minutes}",
+        f"train.steps={steps_guess}",
+        f"train.checkpoint_every={max(steps_guess // 6, 1)}",
+        "train.keep_checkpoints=20",
+        "train.progress=false",
+    ]
+    config = load_config(CycleGAN, config_path, overrides)
+    trainer = Trainer(CycleGAN, config, run_dir, device="cpu")
+    result = trainer.fit() if not evaluate_only else None
+    test_set = CycleGAN.build_dataset(trainer.model.data_config, "test", seed=config.train.seed)
+    methods = {}
+    for checkpoint in checkpoint_dirs(run_dir):
+        model = load(checkpoint)
+        methods[f"cyclegan@{checkpoint.name}"] = lambda x, m=model: m.translate(x)
+    table = translation_table(methods, test_set, trainer.dataset)
+    summary = {
+        "machine": machine(),
+        "minutes": minutes,
+        "config": str(config_path),
+        "steps": result.step if result else None,
+        "train_seconds": result.seconds if result else None,
+        "scores": table,
+    }
+    print(f"\nday→night on {len(test_set)} held-out 64 px scenes, {machine()}")
+    print(f"budget {minutes} min, {summary['steps']} steps\n")
+    print("| method | PSNR (dB) | SSIM |\n|---|---|---|")
+    for name, s in table.items():
+        print(f"| {name} | {s['psnr']:.2f} | {s['ssim']:.3f} |")
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    speed_parser = sub.add_parser("speed")
+    speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    speed_parser.add_argument("--steps", type=int, default=3)
+    quality_parser = sub.add_parser("quality")
+    quality_parser.add_argument("--minutes", type=float, default=30.0)
+    quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-cyclegan")
+    quality_parser.add_argument("--evaluate-only", action="store_true")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.what == "speed":
+        output = speed(args.device, args.steps)
+    else:
+        output = quality(args.minutes, args.run_dir, args.evaluate_only)
+    name = f"cyclegan_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    (RESULTS / name).write_text(json.dumps(output, indent=2))
+
+
+if __name__ == "__main__":
+    main()
