@@ -74,8 +74,10 @@ def experiment_schema(model_cls: type) -> DictConfig:
 
 
 def _one_line(error: OmegaConfBaseException) -> str:
-    """OmegaConf messages span several lines (full_key, object_type); keep the first."""
-    return str(error).strip().splitlines()[0]
+    """OmegaConf messages span several lines (full_key, object_type); keep the first + the key."""
+    message = str(error).strip().splitlines()[0]
+    key = getattr(error, "full_key", None)
+    return f"{key}: {message}" if key and key not in message else message
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

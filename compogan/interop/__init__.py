@@ -1,0 +1,1 @@
+"""Import of official checkpoints into compogan models (explicit key tables, no pickle)."""

@@ -1,0 +1,24 @@
+"""Input and output: validated image loading, atomic saving, pretrained-model directories."""
+
+from compogan.io.atomic import atomic_dir, atomic_path
+from compogan.io.images import (
+    has_alpha,
+    list_images,
+    load_image,
+    pil_to_mask,
+    pil_to_tensor,
+    save_image,
+    tensor_to_pil,
+)
+
+__all__ = [
+    "atomic_dir",
+    "atomic_path",
+    "has_alpha",
+    "list_images",
+    "load_image",
+    "pil_to_mask",
+    "pil_to_tensor",
+    "save_image",
+    "tensor_to_pil",
+]
