@@ -26,6 +26,12 @@ def write_image(path: Path, height: int, width: int, seed: int = 0) -> Path:
 
 
 @pytest.fixture
+def make_image() -> Callable[..., Path]:
+    """:func:`write_image`, for tests: ``make_image(path, height, width, seed=0)``."""
+    return write_image
+
+
+@pytest.fixture
 def tiny_cyclegan() -> CycleGAN:
     """A freshly initialised CycleGAN (ngf=8, one ResNet block, ndf=8) in eval mode."""
     torch.manual_seed(0)

@@ -77,7 +77,7 @@ def test_bad_files(tmp_path: Path) -> None:
 def test_registry() -> None:
     assert "cyclegan" in available_models()
     assert get_model_class("cyclegan") is CycleGAN
-    with pytest.raises(ConfigError, match="unknown model 'nosuch'; available models: .*cyclegan"):
+    with pytest.raises(ConfigError, match=r"unknown model 'nosuch'; available models: .*cyclegan"):
         get_model_class("nosuch")
 
 

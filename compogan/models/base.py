@@ -216,8 +216,13 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
 
 def load(directory: str | Path) -> GANModel:
     """Load any compogan checkpoint directory, finding the model class from its config.json."""
-    from compogan.registry import get_model_class
+    from compogan.registry import available_models, get_model_class
 
     directory = resolve_checkpoint_dir(directory)
-    metadata = read_metadata(directory)
-    return get_model_class(metadata["model"]).from_pretrained(directory)
+    name = read_metadata(directory)["model"]
+    if name not in available_models():
+        raise CheckpointError(
+            f"{directory} holds a '{name}' checkpoint, a model this compogan does not have "
+            f"(available: {', '.join(available_models())})"
+        )
+    return get_model_class(name).from_pretrained(directory)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from compogan.errors import ConfigError
+from compogan.errors import CheckpointError, ConfigError
 from compogan.losses import AdversarialLoss
 from compogan.models.base import GANModel, set_requires_grad
 from compogan.nn import PatchDiscriminator, ResnetGenerator, init_weights
@@ -124,10 +124,22 @@ class CycleGAN(GANModel):
         self.pool_fake_B = ImagePool(c.pool_size)
 
     def generator(self, direction: str) -> nn.Module:
-        """The generator for "AtoB" (G_A) or "BtoA" (G_B)."""
+        """The generator for "AtoB" (G_A) or "BtoA" (G_B).
+
+        Raises:
+            ConfigError: unknown direction.
+            CheckpointError: the model was loaded from a checkpoint without that generator
+                (e.g. an official one-direction ``latest_net_G.pth``).
+        """
         if direction not in ("AtoB", "BtoA"):
             raise ConfigError(f"direction must be AtoB or BtoA, not '{direction}'")
-        return self.G_A if direction == "AtoB" else self.G_B
+        name = "G_A" if direction == "AtoB" else "G_B"
+        if name not in self.loaded_networks:
+            raise CheckpointError(
+                f"this checkpoint holds no {name}, so it cannot translate {direction}; "
+                f"it holds {', '.join(self.loaded_networks)}"
+            )
+        return getattr(self, name)
 
     # ---- optimisation --------------------------------------------------------------------------
     def configure_optimizers(self, total_steps: int) -> None:

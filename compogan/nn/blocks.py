@@ -19,6 +19,15 @@ PADDING_MODES = ("zeros", "reflect", "replicate")
 LEAKY_RELU_SLOPE = 0.2
 
 
+def check_divisible(x: torch.Tensor, multiple: int) -> None:
+    """Raise InputError unless the height and width of ``x`` (..., H, W) divide by ``multiple``."""
+    height, width = x.shape[-2:]
+    if height % multiple or width % multiple:
+        raise InputError(
+            f"image size {height}x{width} is not divisible by {multiple}; resize or crop it first"
+        )
+
+
 def make_norm(kind: str, channels: int) -> nn.Module:
     """Build a 2-D normalisation layer by name.
 
@@ -299,12 +308,7 @@ class ResnetGenerator(nn.Module):
         Raises:
             InputError: H or W is not divisible by ``2 ** n_downsampling``.
         """
-        height, width = x.shape[-2:]
-        if height % self.size_multiple or width % self.size_multiple:
-            raise InputError(
-                f"image size {height}x{width} is not divisible by {self.size_multiple}; "
-                "resize or crop it first"
-            )
+        check_divisible(x, self.size_multiple)
         x = self.stem(x)
         for layer in self.down:
             x = layer(x)

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from compogan.errors import ConfigError, InputError
-from compogan.nn.blocks import ConvNormAct
+from compogan.errors import ConfigError
+from compogan.nn.blocks import ConvNormAct, check_divisible
 
 UPSAMPLING_KINDS = ("transposed", "bilinear")
 
@@ -179,12 +179,7 @@ class UNet(nn.Module):
         Raises:
             InputError: H or W is not divisible by ``2 ** depth``.
         """
-        height, width = x.shape[-2:]
-        if height % self.size_multiple or width % self.size_multiple:
-            raise InputError(
-                f"image size {height}x{width} is not divisible by {self.size_multiple}; "
-                "resize or crop it first"
-            )
+        check_divisible(x, self.size_multiple)
         skips: list[torch.Tensor] = []
         for index, layer in enumerate(self.encoder):
             x = layer(x)

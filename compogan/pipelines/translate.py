@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from compogan.errors import CheckpointError, InputError
+from compogan.errors import InputError
 from compogan.io.images import load_image, pil_to_tensor, tensor_to_pil
 from compogan.models.cyclegan import CycleGAN
 from compogan.train.distributed import select_device
@@ -81,20 +81,10 @@ class Translator:
             return cls(import_official([weights]), device)
         return cls(CycleGAN.from_pretrained(weights), device)
 
-    def _generator(self, direction: str) -> torch.nn.Module:
-        generator = self.model.generator(direction)
-        name = "G_A" if direction == "AtoB" else "G_B"
-        if name not in self.model.loaded_networks:
-            raise CheckpointError(
-                f"this checkpoint holds no {name}, so it cannot translate {direction}; "
-                f"it holds {', '.join(self.model.loaded_networks)}"
-            )
-        return generator
-
     @torch.no_grad()
     def translate_tensor(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         """Translate a batch (N,3,H,W) in [-1,1] of any size; returns the same shape."""
-        generator = self._generator(direction)
+        generator = self.model.generator(direction)
         padded, (height, width) = pad_to_multiple(
             images.to(self.device), self.size_multiple, self.min_size
         )
@@ -109,7 +99,7 @@ class Translator:
             CheckpointError: right away (not at the first image) when the checkpoint holds no
                 generator for ``direction``.
         """
-        self._generator(direction)
+        self.model.generator(direction)
         return self._iter_batches(images, direction, batch_size)
 
     def _iter_batches(
