@@ -32,12 +32,10 @@ def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> 
     model = trainer.model.eval()
 
     test_set = CycleGAN.build_dataset(model.data_config, "test", seed=config.train.seed)
-    scores = translation_table(
-        {"cyclegan": lambda images: model.translate(images.to(model.device))},
-        test_set,
-        trainer.dataset,
-    )
     reinhard = fit_reinhard_to_domain_b(trainer.dataset)
+    scores = translation_table(
+        {"cyclegan": lambda images: model.translate(images.to(model.device))}, test_set, reinhard
+    )
 
     report = HtmlReport(out, "compogan demo: CycleGAN day → night")
     report.paragraph(

@@ -52,10 +52,9 @@ def fit_reinhard_to_domain_b(train_dataset: Dataset, n_images: int = 64) -> Rein
 
 
 def translation_table(
-    methods: dict[str, TranslateFn], test_dataset: Dataset, train_dataset: Dataset
+    methods: dict[str, TranslateFn], test_dataset: Dataset, reinhard: ReinhardBaseline
 ) -> dict[str, dict[str, float]]:
-    """Scores of the identity and Reinhard baselines followed by each method given."""
-    reinhard = fit_reinhard_to_domain_b(train_dataset)
+    """Scores of the identity and (fitted) Reinhard baselines followed by each method given."""
     candidates: dict[str, TranslateFn] = {
         "identity": lambda images: images,
         "reinhard": reinhard.transfer_tensor,
