@@ -6,6 +6,7 @@ partially written output file.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -108,6 +109,79 @@ def translate_command(
     for path, image in tqdm(zip(files, outputs, strict=True), total=len(files), unit="img"):
         save_image(image, out / f"{path.stem}.png")
     typer.echo(f"wrote {len(files)} image(s) to {out}")
+
+
+def parse_placement(text: str | None) -> tuple[float, float, float, float] | None:
+    """Parse ``--init x,y,scale,angle`` (four numbers)."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = tuple(float(part) for part in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise ConfigError(f"--init must be four numbers x,y,scale,angle, not '{text}'")
+    return values
+
+
+@app.command("compose")
+def compose_command(
+    weights: Annotated[Path, typer.Option("--weights", "-w", help="ST-GAN run or pretrained dir")],
+    fg: Annotated[Path, typer.Option("--fg", help="foreground image with alpha (RGBA)")],
+    bg: Annotated[list[Path], typer.Option("--bg", help="background image(s) or folder(s)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output file (one bg) or folder")],
+    init: Annotated[
+        str | None, typer.Option("--init", help="initial placement x,y,scale,angle")
+    ] = None,
+    mask: Annotated[
+        Path | None, typer.Option("--mask", help="alpha mask for a foreground without alpha")
+    ] = None,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="also write the composite after each warp step")
+    ] = False,
+    save_warp: Annotated[
+        bool, typer.Option("--save-warp", help="also write the final homography as JSON")
+    ] = False,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+) -> None:
+    """Place a foreground on backgrounds, e.g. `compogan compose -w RUN --fg g.png --bg f.jpg`."""
+    from tqdm import tqdm
+
+    from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image, save_image
+    from compogan.pipelines.compose import Compositor, load_foreground
+
+    placement = parse_placement(init)
+    foreground = load_foreground(fg, mask)
+    backgrounds = list_images(*bg)
+    single = len(backgrounds) == 1 and not bg[0].is_dir()
+    if single and out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ConfigError(f"--out must be an image file name (.png, .jpg, ...), not '{out}'")
+    for path in backgrounds:
+        load_image(path)
+    compositor = Compositor.from_pretrained(weights, device)
+    for path in tqdm(backgrounds, unit="img", disable=single):
+        result = compositor(foreground, path, init=placement)
+        target = out if single else out / f"{path.stem}.png"
+        save_image(result.composite, target)
+        if steps:
+            for index, image in enumerate(result.steps):
+                save_image(image, target.with_name(f"{target.stem}_step{index}{target.suffix}"))
+        if save_warp:
+            from compogan.io.atomic import atomic_write_text
+
+            atomic_write_text(
+                target.with_suffix(".warp.json"),
+                json.dumps(
+                    {
+                        "homography": result.warp.tolist(),
+                        "frame": "canonical",
+                        "maps": "foreground -> background",
+                    },
+                    indent=2,
+                ),
+            )
+    typer.echo(f"wrote {len(backgrounds)} composite(s) to {out}")
 
 
 @app.command("convert")

@@ -7,7 +7,12 @@ from compogan.nn.blocks import (
     make_activation,
     make_norm,
 )
-from compogan.nn.discriminators import DCGANDiscriminator, PatchDiscriminator, WGANCritic
+from compogan.nn.discriminators import (
+    DCGANDiscriminator,
+    PatchDiscriminator,
+    StridedCritic,
+    WGANCritic,
+)
 from compogan.nn.init import init_weights
 from compogan.nn.unet import UNet
 from compogan.nn.vgg import LAYER_INDEX, VGG19, load_vgg19
@@ -20,6 +25,7 @@ __all__ = [
     "PatchDiscriminator",
     "ResnetBlock",
     "ResnetGenerator",
+    "StridedCritic",
     "UNet",
     "WGANCritic",
     "init_weights",

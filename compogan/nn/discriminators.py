@@ -1,4 +1,5 @@
-"""Discriminators: PatchGAN (pix2pix / CycleGAN / EdgeConnect) and DCGAN-style global critics.
+"""Discriminators: PatchGAN (pix2pix / CycleGAN / EdgeConnect), DCGAN-style global critics and
+ST-GAN's plain strided critic.
 
 Every discriminator returns raw logits; the adversarial loss (see
 :class:`compogan.losses.AdversarialLoss`) applies the sigmoid where its mode needs one.
@@ -7,6 +8,7 @@ Every discriminator returns raw logits; the adversarial loss (see
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from compogan.errors import ConfigError, InputError
@@ -189,3 +191,73 @@ class WGANCritic(DCGANDiscriminator):
                 "use 'none' or 'layer'"
             )
         super().__init__(in_channels, image_size, ndf=ndf, norm=norm, max_channels=max_channels)
+
+
+def pad_to_even(x: torch.Tensor) -> torch.Tensor:
+    """Zero-pad an odd height or width of ``x`` (..., H, W) by one row/column at the bottom/right.
+
+    Before a 4x4 stride-2 convolution with padding 1 this gives TensorFlow's "SAME" arithmetic
+    (output ``ceil(H / 2)``, extra padding at the end); before a 2x2 average pool it keeps the
+    last row/column instead of dropping it.
+    """
+    height, width = x.shape[-2:]
+    if height % 2 == 0 and width % 2 == 0:
+        return x
+    return F.pad(x, (0, width % 2, 0, height % 2))
+
+
+class StridedCritic(nn.Module):
+    """Plain strided critic: 4x4 stride-2 convs with LeakyReLU 0.2, then a 3x3 conv to a score map.
+
+    ST-GAN's discriminator (widths 32, 64, 128, 256, 512, no normalisation). Every stride-2 conv
+    halves the size rounding up (odd sizes are padded at the bottom/right, TensorFlow's "SAME"),
+    so any input size works: a 144 px image gives a 5x5 map with five layers. Batch norm is
+    refused because it breaks the per-sample gradient penalty of WGAN-GP.
+
+    Shapes: (N, in_channels, H, W) -> scores (N, 1, ceil(H / 2**L), ceil(W / 2**L)), L =
+    ``len(widths)``.
+
+    Args:
+        in_channels: input channels.
+        widths: output channels of the stride-2 layers, one entry per layer (at least one).
+        norm: normalisation of the stride-2 layers after the first, see
+            :func:`compogan.nn.make_norm` ("none" in ST-GAN).
+
+    Raises:
+        ConfigError: no widths, or ``norm == "batch"``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        widths: tuple[int, ...] = (32, 64, 128, 256, 512),
+        norm: str = "none",
+    ) -> None:
+        super().__init__()
+        if not widths:
+            raise ConfigError("StridedCritic needs at least one stride-2 layer width")
+        if norm == "batch":
+            raise ConfigError(
+                "StridedCritic cannot use batch norm (it breaks the gradient penalty); "
+                "use 'none' or 'layer'"
+            )
+        channels = [in_channels, *widths]
+        self.layers = nn.ModuleList(
+            ConvNormAct(
+                channels[i],
+                channels[i + 1],
+                4,
+                stride=2,
+                padding=1,
+                norm="none" if i == 0 else norm,
+                activation="lrelu",
+            )
+            for i in range(len(widths))
+        )
+        self.head = ConvNormAct(widths[-1], 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Score map: (N, C, H, W) -> (N, 1, ceil(H / 2**L), ceil(W / 2**L))."""
+        for layer in self.layers:
+            x = layer(pad_to_even(x))
+        return self.head(x)
