@@ -16,31 +16,14 @@ import json
 import time
 from pathlib import Path
 
-import torch
-from torch.utils.data import DataLoader
-
 from compogan.config import load_config
-from compogan.metrics.placement import corner_error
+from compogan.metrics.placement import mean_corner_errors
 from compogan.models.stgan import STGAN
 from compogan.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 REPORT_SIZE = 128
-
-
-@torch.no_grad()
-def corner_errors(model: STGAN, dataset, steps: int) -> list[float]:
-    """Mean corner error (px at 128) after 0, 1, ..., steps warp updates."""
-    totals = [0.0] * (steps + 1)
-    count = 0
-    for batch in DataLoader(dataset, batch_size=32):
-        warps = model.refine(batch["fg"], batch["bg"], batch["init"], steps)
-        alpha = batch["fg"][:, 3:]
-        for k, warp in enumerate(warps):
-            totals[k] += float(corner_error(warp.matrix, batch["target"], alpha, REPORT_SIZE).sum())
-        count += batch["bg"].shape[0]
-    return [total / count for total in totals]
 
 
 def quality(config_path: Path, overrides: list[str], run_dir: Path) -> dict:
@@ -50,24 +33,41 @@ def quality(config_path: Path, overrides: list[str], run_dir: Path) -> dict:
     rows: dict[str, list[float]] = {}
     test_set = None
     if supervised > 0:
-        first = Trainer(STGAN, load_config(STGAN, config_path, [
-            *overrides, "train.progress=false", f"train.stop_after={supervised}"]), run_dir,
-            device="cpu")
+        first = Trainer(
+            STGAN,
+            load_config(
+                STGAN,
+                config_path,
+                [*overrides, "train.progress=false", f"train.stop_after={supervised}"],
+            ),
+            run_dir,
+            device="cpu",
+        )
         first.fit()
         test_set = STGAN.build_dataset(first.model.data_config, "test", seed=config.train.seed)
-        rows["supervised only (G1)"] = corner_errors(first.model.eval(), test_set, 1)
+        rows["supervised only (G1)"] = mean_corner_errors(
+            first.model.eval(), test_set, 1, REPORT_SIZE
+        )
     trainer = Trainer(STGAN, config, run_dir, resume=supervised > 0, device="cpu")
     result = trainer.fit()
     model = trainer.model.eval()
     test_set = test_set or STGAN.build_dataset(model.data_config, "test", seed=config.train.seed)
-    rows["ST-GAN (full)"] = corner_errors(model, test_set, model.config.warp_n)
-    summary = {"config": str(config_path), "overrides": overrides, "steps": result.step,
-               "minutes": (time.monotonic() - started) / 60, "test_items": len(test_set),
-               "corner_error_px_at_128": rows}
-    print(f"\nST-GAN glasses placement, {len(test_set)} held-out faces, {result.step} steps, "
-          f"{summary['minutes']:.1f} min on CPU\n")
-    print("| model | " + " | ".join(f"after {k} steps" for k in range(model.config.warp_n + 1))
-          + " |")
+    rows["ST-GAN (full)"] = mean_corner_errors(model, test_set, model.config.warp_n, REPORT_SIZE)
+    summary = {
+        "config": str(config_path),
+        "overrides": overrides,
+        "steps": result.step,
+        "minutes": (time.monotonic() - started) / 60,
+        "test_items": len(test_set),
+        "corner_error_px_at_128": rows,
+    }
+    print(
+        f"\nST-GAN glasses placement, {len(test_set)} held-out faces, {result.step} steps, "
+        f"{summary['minutes']:.1f} min on CPU\n"
+    )
+    print(
+        "| model | " + " | ".join(f"after {k} steps" for k in range(model.config.warp_n + 1)) + " |"
+    )
     print("|---|" + "---|" * (model.config.warp_n + 1))
     for name, errors in rows.items():
         cells = " | ".join(f"{e:.2f} px ({e / REPORT_SIZE:.3f})" for e in errors)
@@ -79,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     quality_parser = sub.add_parser("quality")
-    quality_parser.add_argument("--config", type=Path,
-                                default=ROOT / "configs" / "stgan" / "glasses_cpu.yaml")
+    quality_parser.add_argument(
+        "--config", type=Path, default=ROOT / "configs" / "stgan" / "glasses_cpu.yaml"
+    )
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-stgan")
     quality_parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()

@@ -149,7 +149,12 @@ def compose_command(
     from tqdm import tqdm
 
     from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image, save_image
-    from compogan.pipelines.compose import Compositor, load_foreground
+    from compogan.pipelines.compose import (
+        Compositor,
+        check_background,
+        initial_placement,
+        load_foreground,
+    )
 
     placement = parse_placement(init)
     foreground = load_foreground(fg, mask)
@@ -157,8 +162,18 @@ def compose_command(
     single = len(backgrounds) == 1 and not bg[0].is_dir()
     if single and out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ConfigError(f"--out must be an image file name (.png, .jpg, ...), not '{out}'")
+    if not single:
+        stems = Counter(path.stem for path in backgrounds)
+        clashing = sorted(stem for stem, count in stems.items() if count > 1)
+        if clashing:
+            raise InputError(
+                f"several backgrounds would be written to {out / clashing[0]}.png; "
+                "rename them or compose them separately"
+            )
     for path in backgrounds:
-        load_image(path)
+        background = load_image(path)
+        check_background(background)
+        initial_placement(placement, foreground, (background.height, background.width))
     compositor = Compositor.from_pretrained(weights, device)
     for path in tqdm(backgrounds, unit="img", disable=single):
         result = compositor(foreground, path, init=placement)

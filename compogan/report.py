@@ -62,7 +62,7 @@ def plot_loss_curves(curves: dict[str, list[tuple[int, float]]], path: str | Pat
         axis.plot(steps, values, label=name, linewidth=1)
     axis.set_xlabel("step")
     axis.set_ylabel("loss")
-    axis.set_yscale("log")
+    axis.set_yscale("symlog", linthresh=1e-2)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7, ncol=4)
     figure.tight_layout()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from compogan.errors import ConfigError
 
-DEMOS = ("cyclegan",)
+DEMOS = ("cyclegan", "stgan")
 
 
 def run_demo(model: str, out: str | Path, minutes: float = 3.0, device: str = "auto") -> Path:
@@ -15,4 +15,8 @@ def run_demo(model: str, out: str | Path, minutes: float = 3.0, device: str = "a
         from compogan.demos.cyclegan import run_cyclegan_demo
 
         return run_cyclegan_demo(Path(out), minutes=minutes, device=device)
+    if model == "stgan":
+        from compogan.demos.stgan import run_stgan_demo
+
+        return run_stgan_demo(Path(out), minutes=minutes, device=device)
     raise ConfigError(f"no demo for '{model}'; available demos: {', '.join(DEMOS)}")

@@ -65,6 +65,6 @@ def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> 
         report.image(
             "losses.png",
             plot_loss_curves(curves, out / "losses.png"),
-            "losses against training step (log scale)",
+            "losses against training step",
         )
     return report.write()

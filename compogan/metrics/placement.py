@@ -4,8 +4,11 @@ Warps are (N, 3, 3) canonical homographies from the foreground frame to the back
 (see :mod:`compogan.geometry.homography`).
 """
 
+from typing import Any
+
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
 
 from compogan.errors import InputError
 from compogan.geometry import transform_points
@@ -96,3 +99,23 @@ def corner_error(
     correct = transform_points(target_warp.detach().to(torch.float64), corners)
     distance = (predicted - correct).norm(dim=2).mean(dim=1) * (size / 2.0)
     return distance.to(torch.float32)
+
+
+@torch.no_grad()
+def mean_corner_errors(
+    model: Any, dataset: Dataset, steps: int, size: int = 128, batch_size: int = 32
+) -> list[float]:
+    """Mean corner error (pixels at ``size``) after 0, 1, ..., ``steps`` warp updates.
+
+    Args:
+        model: anything with ST-GAN's ``refine(fg, bg, init, steps) -> list of warps``.
+        dataset: items with "fg", "bg", "init" and the true placement "target".
+    """
+    totals, count = [0.0] * (steps + 1), 0
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        warps = model.refine(batch["fg"], batch["bg"], batch["init"], steps)
+        for k, warp in enumerate(warps):
+            errors = corner_error(warp.matrix, batch["target"], batch["fg"][:, 3:], size)
+            totals[k] += float(errors.sum())
+        count += batch["bg"].shape[0]
+    return [total / count for total in totals]

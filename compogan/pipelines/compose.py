@@ -22,7 +22,14 @@ from PIL import Image
 
 from compogan.errors import InputError
 from compogan.geometry import is_off_image, pixel_to_canonical
-from compogan.io.images import has_alpha, load_image, pil_to_mask, pil_to_tensor, tensor_to_pil
+from compogan.io.images import (
+    array_to_pil,
+    has_alpha,
+    load_image,
+    pil_to_mask,
+    pil_to_tensor,
+    tensor_to_pil,
+)
 from compogan.models.stgan import STGAN
 from compogan.train.distributed import select_device
 
@@ -46,7 +53,9 @@ class CompositionResult:
     steps: list[Image.Image] = field(default_factory=list)
 
 
-def placement_matrix(placement: Placement, fg_size: tuple[int, int], bg_size: tuple[int, int]):
+def placement_matrix(
+    placement: Placement, fg_size: tuple[int, int], bg_size: tuple[int, int]
+) -> torch.Tensor:
     """The canonical homography of a user placement ``(x, y, scale, angle)``.
 
     ``x, y``: where the foreground's centre goes, as fractions of the background's width and
@@ -55,26 +64,47 @@ def placement_matrix(placement: Placement, fg_size: tuple[int, int], bg_size: tu
     counter-clockwise. For a foreground of the background's size, (0.5, 0.5, 1, 0) is the
     identity.
 
+    Args:
+        placement: ``(x, y, scale, angle)``, four finite numbers.
+        fg_size: (height, width) of the foreground.
+        bg_size: (height, width) of the background.
+
     Returns:
         (3, 3) float32 tensor.
+
+    Raises:
+        InputError: not four finite numbers, or a scale that is not positive.
     """
-    x, y, scale, angle = placement
+    if len(placement) != 4:
+        raise InputError(f"a placement is four numbers (x, y, scale, angle), got {placement}")
+    x, y, scale, angle = (float(value) for value in placement)
+    if not all(math.isfinite(value) for value in (x, y, scale, angle)):
+        raise InputError(f"the placement's numbers must be finite, got {tuple(placement)}")
     if scale <= 0:
         raise InputError(f"the placement's scale must be positive, got {scale}")
     (fg_h, fg_w), (bg_h, bg_w) = fg_size, bg_size
     s = scale * bg_w / fg_w
     c, si = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    to_centre = torch.tensor([[1, 0, -fg_w / 2], [0, 1, -fg_h / 2], [0, 0, 1]], dtype=torch.float64)
+    # Pixel-centre coordinates (pixel_to_canonical's frame): the foreground's centre is at
+    # ((w - 1) / 2, (h - 1) / 2) and a fraction x of the background's width at x * W - 0.5.
+    to_centre = torch.tensor(
+        [[1, 0, -(fg_w - 1) / 2], [0, 1, -(fg_h - 1) / 2], [0, 0, 1]], dtype=torch.float64
+    )
     rotate_scale = torch.tensor(
         [[s * c, s * si, 0], [-s * si, s * c, 0], [0, 0, 1]], dtype=torch.float64
     )
-    place = torch.tensor([[1, 0, x * bg_w], [0, 1, y * bg_h], [0, 0, 1]], dtype=torch.float64)
+    place = torch.tensor(
+        [[1, 0, x * bg_w - 0.5], [0, 1, y * bg_h - 0.5], [0, 0, 1]], dtype=torch.float64
+    )
     pixel = place @ rotate_scale @ to_centre
     return pixel_to_canonical(pixel[None], (fg_h, fg_w), (bg_h, bg_w))[0].float()
 
 
 def load_foreground(path: str | Path, mask: str | Path | None = None) -> Image.Image:
     """An RGBA foreground from a file with alpha, or from any image plus a mask file.
+
+    The mask's alpha channel is the foreground's alpha when it is not fully opaque; otherwise
+    its grey level is (white = opaque), as in :func:`compogan.io.images.pil_to_mask`.
 
     Raises:
         InputError: the file has no alpha channel and no mask was given, or the mask's size
@@ -87,7 +117,7 @@ def load_foreground(path: str | Path, mask: str | Path | None = None) -> Image.I
             )
         return load_image(path, mode="RGBA")
     image = load_image(path, mode="RGB")
-    alpha = load_image(mask, mode="L")
+    alpha = array_to_pil(pil_to_mask(load_image(mask, mode="RGBA"))[0].numpy())
     if alpha.size != image.size:
         raise InputError(
             f"mask '{mask}' is {alpha.size[0]}x{alpha.size[1]} but the foreground is "
@@ -97,20 +127,82 @@ def load_foreground(path: str | Path, mask: str | Path | None = None) -> Image.I
     return image
 
 
-def _at_most(images: torch.Tensor, side: int) -> torch.Tensor:
-    """Downscale (N, C, H, W) so the longer side is at most ``side`` (area averaging)."""
-    height, width = images.shape[-2:]
-    factor = side / max(height, width)
-    if factor >= 1:
-        return images
-    size = (max(1, round(height * factor)), max(1, round(width * factor)))
-    return torch.nn.functional.interpolate(images, size=size, mode="area")
+def check_background(background: Image.Image) -> None:
+    """Raise InputError for a background under ``MIN_BACKGROUND_SIDE`` px on a side."""
+    if min(background.size) < MIN_BACKGROUND_SIDE:
+        raise InputError(
+            f"the background is {background.size[0]}x{background.size[1]}; it must be at least "
+            f"{MIN_BACKGROUND_SIDE} px on each side"
+        )
+
+
+def _size_at_most(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """(height, width) scaled so the longer side is at most ``side``."""
+    height, width = size
+    factor = min(1.0, side / max(height, width))
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def _foreground_alpha(image: Image.Image) -> torch.Tensor:
+    """The alpha of an RGBA PIL image as (1, 1, h, w) in [0, 1]."""
+    return pil_to_mask(image.getchannel("A"))[None]
 
 
 def _rgba_tensor(image: Image.Image) -> torch.Tensor:
     """RGBA PIL → (1, 4, h, w): colour in [-1, 1], alpha in [0, 1]."""
-    rgb = pil_to_tensor(image.convert("RGB"))
-    return torch.cat([rgb, pil_to_mask(image.getchannel("A"))], dim=0)[None]
+    rgb = pil_to_tensor(image.convert("RGB"))[None]
+    return torch.cat([rgb, _foreground_alpha(image)], dim=1)
+
+
+def _check_warp(
+    warp: torch.Tensor, alpha: torch.Tensor, bg_size: tuple[int, int], what: str
+) -> None:
+    """Refuse a singular (3, 3) warp or one that sends the (1, 1, h, w) alpha off a background
+    of ``bg_size`` (height, width); checked at <= 256 px, as a canonical warp is the same at
+    every resolution. ``what`` names the warp in the message."""
+    warp = warp.detach().to("cpu", torch.float64)
+    if not bool(torch.isfinite(warp).all()) or abs(float(torch.linalg.det(warp))) < 1e-8:
+        raise InputError(f"{what} is singular; try another initial placement")
+    small_alpha = torch.nn.functional.interpolate(
+        alpha, size=_size_at_most(tuple(alpha.shape[-2:]), CHECK_SIDE), mode="area"
+    )
+    if bool(is_off_image(small_alpha, warp.float(), _size_at_most(bg_size, CHECK_SIDE))[0]):
+        raise InputError(
+            f"{what} puts the foreground (mostly) off the image; try another initial placement"
+        )
+
+
+def _initial_matrix(
+    init: Placement | torch.Tensor | None, alpha: torch.Tensor, bg_size: tuple[int, int]
+) -> torch.Tensor:
+    """The checked (3, 3) float32 initial warp for a foreground alpha (1, 1, h, w)."""
+    if init is None:
+        matrix = torch.eye(3)
+    elif isinstance(init, torch.Tensor):
+        if init.shape != (3, 3):
+            raise InputError(f"an initial warp must be a 3x3 matrix, got {tuple(init.shape)}")
+        matrix = init.detach().to("cpu", torch.float32)
+    else:
+        matrix = placement_matrix(tuple(init), tuple(alpha.shape[-2:]), bg_size)
+    _check_warp(matrix, alpha, bg_size, "the initial placement")
+    return matrix
+
+
+def initial_placement(
+    init: Placement | torch.Tensor | None, foreground: Image.Image, bg_size: tuple[int, int]
+) -> torch.Tensor:
+    """The (3, 3) canonical initial warp of an RGBA ``foreground`` on a background of
+    ``bg_size`` (height, width), checked as :class:`Compositor` checks it.
+
+    Args:
+        init: None (identity), ``(x, y, scale, angle)`` (see :func:`placement_matrix`) or a
+            (3, 3) canonical homography.
+
+    Raises:
+        InputError: a malformed or singular ``init``, or one that puts the foreground (mostly)
+            off the image.
+    """
+    return _initial_matrix(init, _foreground_alpha(foreground), bg_size)
 
 
 class Compositor:
@@ -152,51 +244,22 @@ class Compositor:
             steps: how many warp updates to apply (default: all).
 
         Raises:
-            InputError: a foreground without alpha, a tiny background, or a warp that becomes
-                singular or sends the foreground off the image.
+            InputError: a foreground without alpha, a tiny background, or an initial placement
+                or predicted warp that is singular or puts the foreground off the image.
         """
         fg = foreground if isinstance(foreground, Image.Image) else load_foreground(foreground)
         if fg.mode != "RGBA":
             raise InputError("the foreground image must be RGBA (it has no alpha channel)")
         bg = background if isinstance(background, Image.Image) else load_image(background)
-        if min(bg.size) < MIN_BACKGROUND_SIDE:
-            raise InputError(
-                f"the background is {bg.size[0]}x{bg.size[1]}; it must be at least "
-                f"{MIN_BACKGROUND_SIDE} px on each side"
-            )
+        check_background(bg)
         fg_tensor = _rgba_tensor(fg)
+        bg_size = (bg.height, bg.width)
+        start = _initial_matrix(init, fg_tensor[:, 3:], bg_size)
         bg_tensor = pil_to_tensor(bg.convert("RGB"))[None]
-        start = self._initial_matrix(init, fg_tensor, bg_tensor)
         composite, warp, per_step = self.model.place(fg_tensor, bg_tensor, start, steps)
-        self._check_warp(warp, fg_tensor, bg_tensor)
+        _check_warp(warp[0], fg_tensor[:, 3:], bg_size, "the predicted warp")
         return CompositionResult(
             composite=tensor_to_pil(composite[0].cpu()),
             warp=warp[0].cpu().double().numpy(),
             steps=[tensor_to_pil(image[0].cpu()) for image in per_step],
         )
-
-    @staticmethod
-    def _initial_matrix(
-        init: Placement | torch.Tensor | None, fg: torch.Tensor, bg: torch.Tensor
-    ) -> torch.Tensor:
-        if init is None:
-            return torch.eye(3)
-        if isinstance(init, torch.Tensor):
-            if init.shape != (3, 3):
-                raise InputError(f"an initial warp must be a 3x3 matrix, got {tuple(init.shape)}")
-            return init.float()
-        return placement_matrix(tuple(init), tuple(fg.shape[-2:]), tuple(bg.shape[-2:]))
-
-    @staticmethod
-    def _check_warp(warp: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor) -> None:
-        """Refuse singular warps and warps that leave the image (checked at <= 256 px: the
-        canonical warp is the same at every resolution)."""
-        if not torch.isfinite(warp).all() or abs(float(torch.linalg.det(warp[0].double()))) < 1e-8:
-            raise InputError("the predicted warp is singular; try another initial placement")
-        alpha = _at_most(fg[:, 3:], CHECK_SIDE).to(warp.device)
-        out_size = tuple(_at_most(bg[:, :1], CHECK_SIDE).shape[-2:])
-        if bool(is_off_image(alpha, warp, out_size)[0]):
-            raise InputError(
-                "the predicted warp sends the foreground (mostly) off the image; try another "
-                "initial placement"
-            )
