@@ -6,7 +6,6 @@ partially written output file.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -148,7 +147,7 @@ def compose_command(
     """Place a foreground on backgrounds, e.g. `compogan compose -w RUN --fg g.png --bg f.jpg`."""
     from tqdm import tqdm
 
-    from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image, save_image
+    from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image
     from compogan.pipelines.compose import (
         Compositor,
         check_background,
@@ -175,27 +174,21 @@ def compose_command(
         check_background(background)
         initial_placement(placement, foreground, (background.height, background.width))
     compositor = Compositor.from_pretrained(weights, device)
+    failures: list[str] = []
     for path in tqdm(backgrounds, unit="img", disable=single):
-        result = compositor(foreground, path, init=placement)
-        target = out if single else out / f"{path.stem}.png"
-        save_image(result.composite, target)
-        if steps:
-            for index, image in enumerate(result.steps):
-                save_image(image, target.with_name(f"{target.stem}_step{index}{target.suffix}"))
-        if save_warp:
-            from compogan.io.atomic import atomic_write_text
-
-            atomic_write_text(
-                target.with_suffix(".warp.json"),
-                json.dumps(
-                    {
-                        "homography": result.warp.tolist(),
-                        "frame": "canonical",
-                        "maps": "foreground -> background",
-                    },
-                    indent=2,
-                ),
-            )
+        try:
+            result = compositor(foreground, path, init=placement)
+        except InputError as error:
+            if single:
+                raise
+            failures.append(f"{path.name}: {error}")
+            continue
+        result.save(out if single else out / f"{path.stem}.png", steps, save_warp)
+    if failures:
+        raise InputError(
+            f"{len(failures)} of {len(backgrounds)} backgrounds failed, the others were written "
+            f"to {out} (first: {failures[0]})"
+        )
     typer.echo(f"wrote {len(backgrounds)} composite(s) to {out}")
 
 

@@ -428,3 +428,31 @@ def test_compose_mistakes_give_one_error_line_and_no_output(
     assert_one_error_line(result.code, result.stderr)
     assert message in result.stderr
     assert files_under(tmp_path / "out") == []
+
+
+def test_compose_folder_reports_a_failed_background_and_writes_the_others(
+    stgan_dir: Path,
+    tmp_path: Path,
+    make_image: Callable[..., Path],
+    run_cli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fg = write_foreground(tmp_path / "fg.png")
+    write_background(tmp_path / "bgs" / "wide.png")
+    make_image(tmp_path / "bgs" / "small.jpg", 37, 53)
+    real_call = Compositor.__call__
+
+    def fails_on_small(self, foreground, background, init=None, steps=None):
+        if Path(background).name == "small.jpg":
+            raise InputError("the predicted warp is singular; try another initial placement")
+        return real_call(self, foreground, background, init, steps)
+
+    monkeypatch.setattr(Compositor, "__call__", fails_on_small)
+    result = run_cli(*compose_args(stgan_dir, fg, "--bg", tmp_path / "bgs", "-o", tmp_path / "o"))
+
+    assert result.code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 1 of 2 backgrounds failed"), result.stderr
+    assert "small.jpg: the predicted warp is singular" in last
+    assert "Traceback" not in result.stderr
+    assert [path.name for path in files_under(tmp_path / "o")] == ["wide.png"]

@@ -12,6 +12,7 @@ background's full size whatever it is.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,14 @@ from PIL import Image
 
 from compogan.errors import InputError
 from compogan.geometry import is_off_image, pixel_to_canonical
+from compogan.io.atomic import atomic_write_text
 from compogan.io.images import (
     array_to_pil,
     has_alpha,
     load_image,
     pil_to_mask,
     pil_to_tensor,
+    save_image,
     tensor_to_pil,
 )
 from compogan.models.stgan import STGAN
@@ -51,6 +54,22 @@ class CompositionResult:
     composite: Image.Image
     warp: np.ndarray
     steps: list[Image.Image] = field(default_factory=list)
+
+    def save(self, path: str | Path, with_steps: bool = False, with_warp: bool = False) -> None:
+        """Write the composite to ``path`` (atomically); optionally ``<stem>_step<k>`` images
+        for every step and ``<stem>.warp.json`` with the final homography."""
+        path = Path(path)
+        save_image(self.composite, path)
+        if with_steps:
+            for index, image in enumerate(self.steps):
+                save_image(image, path.with_name(f"{path.stem}_step{index}{path.suffix}"))
+        if with_warp:
+            warp = {
+                "homography": self.warp.tolist(),
+                "frame": "canonical",
+                "maps": "foreground -> background",
+            }
+            atomic_write_text(path.with_suffix(".warp.json"), json.dumps(warp, indent=2))
 
 
 def placement_matrix(
