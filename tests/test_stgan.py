@@ -318,7 +318,7 @@ def test_bad_settings_are_config_errors() -> None:
         model.configure_optimizers(1000)
     with pytest.raises(ConfigError, match=r"data\.size"):
         STGAN(TINY, STGANDataConfig(size=64)).configure_optimizers(6)
-    with pytest.raises(ConfigError, match="not available yet"):
+    with pytest.raises(ConfigError, match=r"set data\.root"):
         STGAN.build_dataset(STGANDataConfig(dataset="folder"), "train")
     with pytest.raises(InputError, match="no 'real'"):
         tiny_model(supervised_pretrain_steps=0).training_step(

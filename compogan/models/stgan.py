@@ -140,12 +140,17 @@ class STGANDataConfig:
     """Where ST-GAN's backgrounds, foregrounds and real images come from.
 
     Attributes:
-        dataset: "glasses" (procedural faces and glasses, no files); "folder" is not available
-            yet.
-        root: dataset folder for "folder".
+        dataset: "glasses" (procedural faces and glasses, no files), "folder"
+            (:class:`~compogan.data.compositing.CompositingFolder`: root/backgrounds,
+            root/reals, root/foregrounds) or "celeba"
+            (:class:`~compogan.data.compositing.CelebAGlasses`: aligned CelebA split by the
+            Eyeglasses attribute, glasses in root/glasses). Real data has no correct placement
+            ("target"), so it cannot serve supervised pre-training.
+        root: dataset folder for "folder" and "celeba".
         size: square size of every image (must equal ``model.image_size`` for training).
-        length: training items per epoch.
-        test_length: test items.
+        length: training items per epoch of "glasses" ("folder" and "celeba" serve one item
+            per background).
+        test_length: test items of "glasses".
         fg_perturbation: std of the sl(3) perturbation of the initial glasses placement.
         face_perturbation: strength of the random similarity applied to the faces.
     """
@@ -637,7 +642,11 @@ class STGAN(GANModel):
     # ---- data ----------------------------------------------------------------------------------
     @classmethod
     def build_dataset(cls, data_config: STGANDataConfig, split: str, seed: int = 0) -> Dataset:
-        """Faces without glasses, glasses in their canonical pose, and faces that wear them."""
+        """Backgrounds, canonical-pose foregrounds, initial placements and real images.
+
+        ``data.dataset`` "glasses" renders procedural faces and glasses; "folder" and "celeba"
+        read ``data.root`` (see :class:`STGANDataConfig`).
+        """
         if data_config.dataset == "glasses":
             from compogan.data.synthetic.faces import GlassesCompositing
 
@@ -649,10 +658,35 @@ class STGAN(GANModel):
                 fg_perturbation=data_config.fg_perturbation,
                 face_perturbation=data_config.face_perturbation,
             )
-        if data_config.dataset == "folder":
-            raise ConfigError(
-                "the stgan 'folder' dataset is not available yet; use data.dataset=glasses"
-            )
+        if data_config.dataset in ("folder", "celeba"):
+            return cls._build_real_dataset(data_config, split, seed)
         raise ConfigError(
-            f"unknown stgan dataset '{data_config.dataset}'; use 'glasses' (or 'folder', later)"
+            f"unknown stgan dataset '{data_config.dataset}'; use 'glasses', 'folder' or 'celeba'"
+        )
+
+    @staticmethod
+    def _build_real_dataset(data_config: STGANDataConfig, split: str, seed: int) -> Dataset:
+        """The "folder" or "celeba" data set read from ``data_config.root``."""
+        from compogan.data.compositing import CelebAGlasses, CompositingFolder
+
+        if not data_config.root:
+            raise ConfigError(
+                f"data.dataset={data_config.dataset} reads images from disk; set data.root to "
+                "the dataset folder"
+            )
+        if data_config.dataset == "folder":
+            return CompositingFolder(
+                data_config.root,
+                data_config.size,
+                split=split,
+                seed=seed,
+                fg_perturbation=data_config.fg_perturbation,
+            )
+        return CelebAGlasses(
+            data_config.root,
+            data_config.size,
+            split=split,
+            seed=seed,
+            fg_perturbation=data_config.fg_perturbation,
+            face_perturbation=data_config.face_perturbation,
         )
