@@ -1,6 +1,12 @@
 """ST-GAN benchmark: placement error of glasses on held-out synthetic faces.
 
     python benchmarks/stgan_bench.py quality [--config configs/stgan/glasses_cpu.yaml] [overrides]
+    python benchmarks/stgan_bench.py speed
+
+``speed`` measures the paper's glasses setting (144 px, 5 predictors, batch 20): the time of one
+training step of the last stage (four frozen predictors, the trained one, two critic updates) with
+the process's peak memory, in a fresh subprocess; and the latency of placing a 1024 px foreground
+on a 1024 px and on a 4096 px background (predictors at 144 px, composite at full resolution).
 
 Trains the config on CPU (stopping once after the supervised pre-training to score the
 supervised-only predictor), then reports the mean corner error of the placed glasses (pixels at
@@ -13,12 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import torch
+
 from compogan.config import load_config
 from compogan.metrics.placement import mean_corner_errors
-from compogan.models.stgan import STGAN
+from compogan.models.stgan import STGAN, STGANConfig, STGANDataConfig
 from compogan.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +87,82 @@ def quality(config_path: Path, overrides: list[str], run_dir: Path) -> dict:
     return summary
 
 
+def machine() -> str:
+    """One line describing where the numbers were measured."""
+    return (
+        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads "
+        f"(torch {torch.__version__})"
+    )
+
+
+def measure_training_step(steps: int) -> dict:
+    """Seconds per last-stage training step and peak RSS (MiB) at the paper's setting."""
+    config = STGANConfig()
+    model = STGAN(config, STGANDataConfig(size=config.image_size))
+    model.configure_optimizers(model.total_training_steps())
+    model.step_count = model.stage_start(config.warp_n)
+    size, batch_size = config.image_size, 20
+    fg = torch.rand(batch_size, 4, size, size) * 2 - 1
+    fg[:, 3] = (fg[:, 3] > 0).float()
+    batch = {
+        "bg": torch.rand(batch_size, 3, size, size) * 2 - 1,
+        "fg": fg,
+        "init": torch.eye(3).expand(batch_size, 3, 3).clone(),
+        "real": torch.rand(batch_size, 3, size, size) * 2 - 1,
+    }
+    model.training_step(batch)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.training_step(batch)
+    seconds = (time.perf_counter() - start) / steps
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "image_size": size,
+        "warp_n": config.warp_n,
+        "batch": batch_size,
+        "step_seconds": seconds,
+        "peak_mib": peak,
+    }
+
+
+@torch.no_grad()
+def measure_compose_latency(background_side: int, repeats: int = 3) -> float:
+    """Seconds to place a 1024 px foreground on a square background (paper-size model)."""
+    model = STGAN(STGANConfig()).eval()
+    fg = torch.rand(1, 4, 1024, 1024) * 2 - 1
+    bg = torch.rand(1, 3, background_side, background_side) * 2 - 1
+    model.place(fg, bg, torch.eye(3), keep_steps=False)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.place(fg, bg, torch.eye(3), keep_steps=False)
+    return (time.perf_counter() - start) / repeats
+
+
+def speed(steps: int) -> dict:
+    code = (
+        "import json, sys; sys.path.insert(0, 'benchmarks'); import stgan_bench as b; "
+        f"print(json.dumps(b.measure_training_step({steps})))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    training = json.loads(output.strip().splitlines()[-1])
+    latency = {side: measure_compose_latency(side) for side in (1024, 4096)}
+    print(f"\nST-GAN speed on {machine()}\n")
+    print(
+        f"last-stage training step at {training['image_size']} px, warp_n "
+        f"{training['warp_n']}, batch {training['batch']}: {training['step_seconds']:.2f} s, "
+        f"peak memory {training['peak_mib']:.0f} MiB"
+    )
+    for side, seconds in latency.items():
+        print(f"compose a 1024 px foreground onto a {side} px background: {seconds:.2f} s")
+    return {
+        "machine": machine(),
+        "training": training,
+        "compose_seconds": {str(k): v for k, v in latency.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -84,9 +172,14 @@ def main() -> None:
     )
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-stgan")
     quality_parser.add_argument("overrides", nargs="*")
+    speed_parser = sub.add_parser("speed")
+    speed_parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    output = quality(args.config, args.overrides, args.run_dir)
+    if args.what == "speed":
+        output = speed(args.steps)
+    else:
+        output = quality(args.config, args.overrides, args.run_dir)
     name = f"stgan_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     (RESULTS / name).write_text(json.dumps(output, indent=2))
 

@@ -177,7 +177,7 @@ def compose_command(
     failures: list[str] = []
     for path in tqdm(backgrounds, unit="img", disable=single):
         try:
-            result = compositor(foreground, path, init=placement)
+            result = compositor(foreground, path, init=placement, keep_steps=steps)
         except InputError as error:
             if single:
                 raise
@@ -213,9 +213,11 @@ def convert_command(
 
 @app.command("demo")
 def demo_command(
-    model: Annotated[str, typer.Argument(help="which demo to run")] = "cyclegan",
+    model: Annotated[str, typer.Argument(help="stgan (default) or cyclegan")] = "stgan",
     out: Annotated[Path, typer.Option("--out", help="report folder")] = Path("demo_out"),
-    minutes: Annotated[float, typer.Option("--minutes", help="CPU training budget")] = 3.0,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="training budget (default: the demo's own)")
+    ] = None,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Train on built-in synthetic data and write an HTML report: `compogan demo`."""

@@ -442,10 +442,10 @@ def test_compose_folder_reports_a_failed_background_and_writes_the_others(
     make_image(tmp_path / "bgs" / "small.jpg", 37, 53)
     real_call = Compositor.__call__
 
-    def fails_on_small(self, foreground, background, init=None, steps=None):
+    def fails_on_small(self, foreground, background, **options):
         if Path(background).name == "small.jpg":
             raise InputError("the predicted warp is singular; try another initial placement")
-        return real_call(self, foreground, background, init, steps)
+        return real_call(self, foreground, background, **options)
 
     monkeypatch.setattr(Compositor, "__call__", fails_on_small)
     result = run_cli(*compose_args(stgan_dir, fg, "--bg", tmp_path / "bgs", "-o", tmp_path / "o"))
@@ -456,3 +456,14 @@ def test_compose_folder_reports_a_failed_background_and_writes_the_others(
     assert "small.jpg: the predicted warp is singular" in last
     assert "Traceback" not in result.stderr
     assert [path.name for path in files_under(tmp_path / "o")] == ["wide.png"]
+
+
+def test_place_without_steps_makes_only_the_final_composite(stgan_dir: Path) -> None:
+    model = STGAN.from_pretrained(stgan_dir)
+    fg = torch.rand(1, 4, 40, 40) * 2 - 1
+    fg[:, 3] = 1.0
+    bg = torch.rand(1, 3, 90, 120) * 2 - 1
+    full, warp, steps = model.place(fg, bg, torch.eye(3))
+    only, warp_only, none = model.place(fg, bg, torch.eye(3), keep_steps=False)
+    assert none == [] and len(steps) == model.config.warp_n + 1
+    assert torch.equal(full, only) and torch.equal(warp, warp_only)

@@ -76,3 +76,12 @@ def test_cyclegan_demo_end_to_end(tmp_path: Path) -> None:
 def test_unknown_demo() -> None:
     with pytest.raises(ConfigError, match="no demo for 'nosuch'"):
         run_demo("nosuch", "unused")
+
+
+def test_stgan_demo_end_to_end(tmp_path: Path) -> None:
+    index = run_demo("stgan", tmp_path / "demo", minutes=0.01, device="cpu")
+    page = index.read_text()
+    assert "Mean corner error of the placed glasses" in page
+    assert page.count("<tr><td>") >= 3  # error after 0, 1 and 2 warp steps
+    assert (tmp_path / "demo" / "faces.png").is_file()
+    assert (tmp_path / "demo" / "run" / "model.safetensors").is_file()

@@ -105,6 +105,8 @@ class STGANConfig:
         supervised_pretrain_steps: steps of supervised pre-training of G_1 (0 for glasses; the
             indoor recipe used 200k).
         supervised_perturbation: std of the sl(3)/affine perturbation G_1 learns to undo there.
+        lr_supervised: Adam learning rate of the supervised pre-training (None = lr_g; ours,
+            the papers do not give one).
         critic_pretrain_steps: steps training the critic alone (50k).
         steps_per_stage: steps of each adversarial stage k = 1..warp_n (50k).
         init_stage_from_previous: stage k > 1 starts with G_k a copy of G_{k-1} (else G_k keeps
@@ -130,6 +132,7 @@ class STGANConfig:
     beta2: float = 0.999
     supervised_pretrain_steps: int = 0
     supervised_perturbation: float = 0.1
+    lr_supervised: float | None = None
     critic_pretrain_steps: int = 50000
     steps_per_stage: int = 50000
     init_stage_from_previous: bool = True
@@ -387,7 +390,10 @@ class STGAN(GANModel):
             for name, predictor in zip(predictor_names(c.warp_n), self.predictors, strict=True)
         }
         if c.supervised_pretrain_steps > 0:
-            self.optimizers["S"] = torch.optim.Adam(self.G1.parameters(), c.lr_g, betas=betas)
+            lr_supervised = c.lr_g if c.lr_supervised is None else c.lr_supervised
+            self.optimizers["S"] = torch.optim.Adam(
+                self.G1.parameters(), lr_supervised, betas=betas
+            )
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), c.lr_d, betas=betas)
         self.schedulers = {}
 
@@ -598,7 +604,12 @@ class STGAN(GANModel):
 
     @torch.no_grad()
     def place(
-        self, fg_rgba: Tensor, bg: Tensor, init: Tensor, steps: int | None = None
+        self,
+        fg_rgba: Tensor,
+        bg: Tensor,
+        init: Tensor,
+        steps: int | None = None,
+        keep_steps: bool = True,
     ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Place a foreground on a background, at any resolution of either.
 
@@ -611,6 +622,8 @@ class STGAN(GANModel):
             bg: (N, 3, H, W) background in [-1, 1].
             init: (N, 3, 3) or (3, 3) initial placements (canonical fg -> bg homographies).
             steps: how many predictors to apply (default: all ``warp_n``).
+            keep_steps: also composite every intermediate placement at full resolution
+                (otherwise the returned list is empty: one full-resolution composite only).
 
         Returns:
             (composite (N, 3, H, W) in [-1, 1], final warp (N, 3, 3), composites after 0, 1, ...,
@@ -624,6 +637,8 @@ class STGAN(GANModel):
         fg_rgba, bg = fg_rgba.to(self.device).float(), bg.to(self.device).float()
         size = self.config.image_size
         warps = self.refine(_resize_rgba(fg_rgba, size), _resize(bg, size), init, steps)
+        if not keep_steps:
+            return composite_warped(fg_rgba, bg, warps[-1].matrix)[0], warps[-1].matrix, []
         composites = [composite_warped(fg_rgba, bg, warp.matrix)[0] for warp in warps]
         return composites[-1], warps[-1].matrix, composites
 

@@ -251,6 +251,7 @@ class Compositor:
         background: str | Path | Image.Image,
         init: Placement | torch.Tensor | None = None,
         steps: int | None = None,
+        keep_steps: bool = True,
     ) -> CompositionResult:
         """Place ``foreground`` (RGBA) on ``background`` and return the composite.
 
@@ -261,6 +262,8 @@ class Compositor:
                 background's), ``(x, y, scale, angle)`` (see :func:`placement_matrix`) or a
                 (3, 3) canonical homography.
             steps: how many warp updates to apply (default: all).
+            keep_steps: also return the composite after every step (each costs one
+                full-resolution warp; turn off for large backgrounds when they are not needed).
 
         Raises:
             InputError: a foreground without alpha, a tiny background, or an initial placement
@@ -275,7 +278,7 @@ class Compositor:
         bg_size = (bg.height, bg.width)
         start = _initial_matrix(init, fg_tensor[:, 3:], bg_size)
         bg_tensor = pil_to_tensor(bg.convert("RGB"))[None]
-        composite, warp, per_step = self.model.place(fg_tensor, bg_tensor, start, steps)
+        composite, warp, per_step = self.model.place(fg_tensor, bg_tensor, start, steps, keep_steps)
         _check_warp(warp[0], fg_tensor[:, 3:], bg_size, "the predicted warp")
         return CompositionResult(
             composite=tensor_to_pil(composite[0].cpu()),
