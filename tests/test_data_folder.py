@@ -221,7 +221,7 @@ def test_argument_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="crop_size"):
         UnpairedImageFolder(tmp_path, load_size=8, crop_size=12)
     dataset = UnpairedImageFolder(tmp_path, load_size=12, crop_size=8)
-    with pytest.raises(ValueError, match="epoch"):
+    with pytest.raises(ConfigError, match="epoch"):
         dataset.set_epoch(-1)
 
 

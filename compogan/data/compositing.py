@@ -27,11 +27,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import Dataset
 
+from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
 from compogan.data.synthetic.faces import (
     MIN_SIZE,
-    TEST_STREAM,
     glasses_to_tensor,
     sample_face_pose,
 )
@@ -40,7 +39,6 @@ from compogan.errors import ConfigError, InputError
 from compogan.geometry import NUM_SL3_PARAMS, sl3_to_matrix, warp_image
 from compogan.io.images import has_alpha, list_images, load_image, pil_to_tensor
 
-TRAIN_SPLIT = "train"
 FOLDER_SPLITS = ("train", "test")
 CELEBA_SPLITS = ("train", "val", "test")
 BACKGROUNDS_FOLDER = "backgrounds"
@@ -91,12 +89,10 @@ class CompositingDraw:
 
 
 # ---- shared helpers ----------------------------------------------------------------------------
-def _check_settings(size: int, seed: int, fg_perturbation: float, length: int | None) -> None:
+def _check_settings(size: int, fg_perturbation: float, length: int | None) -> None:
     """ConfigError for settings no compositing data set can serve."""
     if not isinstance(size, int) or size < MIN_SIZE:
         raise ConfigError(f"image size must be an integer of at least {MIN_SIZE}, got {size!r}")
-    if seed < 0:
-        raise ConfigError(f"data set seed must be a non-negative integer, got {seed}")
     if fg_perturbation < 0:
         raise ConfigError(f"fg_perturbation must be >= 0, got {fg_perturbation}")
     if length is not None and length < 1:
@@ -133,7 +129,7 @@ def init_matrix(params: np.ndarray) -> Tensor:
     return matrix.to(torch.float32)
 
 
-class _CompositingData(Dataset[dict[str, Tensor]]):
+class _CompositingData(SeededDataset):
     """Item bookkeeping shared by the real-image compositing data sets (see the module doc)."""
 
     def __init__(
@@ -145,13 +141,11 @@ class _CompositingData(Dataset[dict[str, Tensor]]):
         face_perturbation: float,
         length: int | None,
     ) -> None:
-        _check_settings(size, seed, fg_perturbation, length)
+        _check_settings(size, fg_perturbation, length)
         if face_perturbation < 0:
             raise ConfigError(f"face_perturbation must be >= 0, got {face_perturbation}")
+        super().__init__(seed, split)
         self.size = size
-        self.split = split
-        self.seed = int(seed)
-        self.epoch = 0
         self.fg_perturbation = fg_perturbation
         self.face_perturbation = face_perturbation
         self.requested_length = length
@@ -159,23 +153,10 @@ class _CompositingData(Dataset[dict[str, Tensor]]):
         self.foregrounds: list[Path] = []
         self.reals: list[Path] = []
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random draws the train split serves (no effect on others)."""
-        if epoch < 0:
-            raise ConfigError(f"epoch must be non-negative, got {epoch}")
-        self.epoch = int(epoch)
-
     def __len__(self) -> int:
         if self.requested_length is not None:
             return self.requested_length
         return len(self.backgrounds)
-
-    def item_rng(self, index: int) -> np.random.Generator:
-        """The generator all random choices of item ``index`` come from (this epoch, split)."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for a data set of {len(self)}")
-        stream = self.epoch if self.split == TRAIN_SPLIT else TEST_STREAM
-        return np.random.default_rng([self.seed, stream, index])
 
     def draw(self, index: int) -> CompositingDraw:
         """The random choices of item ``index`` (for the current epoch)."""

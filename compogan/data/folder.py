@@ -11,13 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
 from compogan.data.transforms import ImageTransform
-from compogan.errors import ConfigError, InputError
+from compogan.errors import InputError
 from compogan.io.images import list_images, load_image
-
-TRAIN_PHASE = "train"
 
 
 def _layout_hint(root: Path, phase: str) -> str:
@@ -25,7 +23,7 @@ def _layout_hint(root: Path, phase: str) -> str:
     return f"expected images in '{root / (phase + 'A')}' and '{root / (phase + 'B')}'"
 
 
-class UnpairedImageFolder(Dataset[dict[str, torch.Tensor]]):
+class UnpairedImageFolder(SeededDataset):
     """Two unaligned image domains A and B read from ``root/{phase}A`` and ``root/{phase}B``.
 
     The length is ``max(len(A), len(B))``. Item ``i`` uses ``A[i % len(A)]``. In the "train"
@@ -40,19 +38,16 @@ class UnpairedImageFolder(Dataset[dict[str, torch.Tensor]]):
     def __init__(
         self,
         root: str | Path,
-        phase: str = TRAIN_PHASE,
+        phase: str = TRAIN_SPLIT,
         load_size: int = 286,
         crop_size: int = 256,
         flip: bool = True,
         seed: int = 0,
     ) -> None:
-        if seed < 0:
-            raise ConfigError(f"the data seed must be a non-negative integer, got {seed}")
+        super().__init__(seed, phase)
         self.root = Path(root)
         self.phase = phase
-        self.seed = int(seed)
-        self.epoch = 0
-        self.train = phase == TRAIN_PHASE
+        self.train = phase == TRAIN_SPLIT
         self.transform = ImageTransform(
             load_size=load_size, crop_size=crop_size, flip=flip, train=self.train
         )
@@ -75,16 +70,6 @@ class UnpairedImageFolder(Dataset[dict[str, torch.Tensor]]):
             raise InputError(
                 f"no images in '{folder}'; {_layout_hint(self.root, self.phase)}"
             ) from None
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random draws the following items use."""
-        if epoch < 0:
-            raise ValueError(f"epoch must be non-negative, got {epoch}")
-        self.epoch = int(epoch)
-
-    def item_rng(self, index: int) -> np.random.Generator:
-        """The generator that all random choices of item ``index`` in this epoch come from."""
-        return np.random.default_rng([self.seed, self.epoch, index])
 
     def _index_b(self, index: int, rng: np.random.Generator) -> int:
         """The B image of item ``index``: random in training (unpaired), else ``index % len(B)``."""

@@ -42,8 +42,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
-from torch.utils.data import Dataset
 
+from compogan.data.seeded import SeededDataset
 from compogan.data.synthetic.scenes import image_to_tensor
 from compogan.errors import ConfigError, InputError
 from compogan.geometry import composite_warped, fit_similarity, sl3_to_matrix
@@ -72,7 +72,6 @@ MAX_YAW_DEGREES = 30.0
 SUPERSAMPLING = 2  # _downsample averages 2x2 blocks
 MIN_SIZE = 16
 MAX_SEED = 2**62
-TEST_STREAM = 2**32 - 1
 MIN_LENS_ALPHA = 0.15
 MAX_LENS_ALPHA = 0.6
 
@@ -1032,7 +1031,7 @@ def render_glasses_item(draw: GlassesDraw, size: int) -> dict[str, Tensor]:
     }
 
 
-class GlassesCompositing(Dataset[dict[str, Tensor]]):
+class GlassesCompositing(SeededDataset):
     """ST-GAN glasses data: put canonical-pose glasses on a face (see the ST-GAN data contract).
 
     Item ``i`` draws all its randomness from ``np.random.default_rng([seed, epoch, i])`` for the
@@ -1065,35 +1064,19 @@ class GlassesCompositing(Dataset[dict[str, Tensor]]):
             raise ConfigError(f"image size must be an integer of at least {MIN_SIZE}, got {size!r}")
         if length < 1:
             raise ConfigError(f"data set length must be at least 1, got {length}")
-        if seed < 0:
-            raise ConfigError(f"data set seed must be a non-negative integer, got {seed}")
         if fg_perturbation < 0 or face_perturbation < 0:
             raise ConfigError(
                 f"perturbation strengths must be >= 0, got fg {fg_perturbation} and face "
                 f"{face_perturbation}"
             )
+        super().__init__(seed, split)
         self.size = size
         self.length = length
-        self.split: Split = split
-        self.seed = seed
         self.fg_perturbation = fg_perturbation
         self.face_perturbation = face_perturbation
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random draws the train split serves (no effect on test)."""
-        if epoch < 0:
-            raise ConfigError(f"epoch must be non-negative, got {epoch}")
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.length
-
-    def _item_rng(self, index: int) -> np.random.Generator:
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for a data set of {self.length}")
-        stream = self.epoch if self.split == "train" else TEST_STREAM
-        return np.random.default_rng([self.seed, stream, index])
 
     def _split_seed(self, rng: np.random.Generator) -> int:
         seed = int(rng.integers(MAX_SEED))
@@ -1101,7 +1084,7 @@ class GlassesCompositing(Dataset[dict[str, Tensor]]):
 
     def draw(self, index: int) -> GlassesDraw:
         """The random choices of item ``index`` (for the current epoch)."""
-        rng = self._item_rng(index)
+        rng = self.item_rng(index)
         face_seed = self._split_seed(rng)
         real_face_seed = face_seed
         while real_face_seed == face_seed:

@@ -21,8 +21,8 @@ from typing import Literal
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from torch.utils.data import Dataset
 
+from compogan.data.seeded import SeededDataset
 from compogan.errors import ConfigError, InputError
 
 Color = tuple[int, int, int]
@@ -34,7 +34,6 @@ Split = Literal["train", "test"]
 SUPERSAMPLING = 2  # _downsample averages 2x2 blocks
 HORIZON_DEPTH = 0.72
 MAX_SCENE_SEED = 2**62
-TEST_STREAM = 2**32 - 1
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 _NIGHT_TINT = np.array([0.55, 0.72, 1.35])
@@ -522,7 +521,7 @@ def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     return chw.to(torch.float32) / 127.5 - 1.0
 
 
-class DayNightScenes(Dataset[dict[str, torch.Tensor]]):
+class DayNightScenes(SeededDataset):
     """Two-domain scene data set: ``{"A": day, "B": night}``, tensors (3, size, size) in [-1, 1].
 
     ``split="train"`` is unpaired: item ``i`` shows a day render of one scene and a night render
@@ -547,30 +546,13 @@ class DayNightScenes(Dataset[dict[str, torch.Tensor]]):
             raise ConfigError(f"image size must be an integer of at least 8, got {size!r}")
         if length < 1:
             raise ConfigError(f"data set length must be at least 1, got {length}")
-        if seed < 0:
-            raise ConfigError(f"data set seed must be a non-negative integer, got {seed}")
+        super().__init__(seed, split)
         self.size = size
         self.length = length
-        self.split: Split = split
-        self.seed = seed
         self.flip = flip
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random draws the train split serves (no effect on test)."""
-        if epoch < 0:
-            raise ConfigError(f"epoch must be non-negative, got {epoch}")
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.length
-
-    def _item_rng(self, index: int) -> np.random.Generator:
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for a data set of {self.length}")
-        if self.split == "train":
-            return np.random.default_rng([self.seed, self.epoch, index])
-        return np.random.default_rng([self.seed, TEST_STREAM, index])
 
     def _draw_seeds(self, rng: np.random.Generator) -> tuple[int, int]:
         if self.split == "test":
@@ -584,10 +566,10 @@ class DayNightScenes(Dataset[dict[str, torch.Tensor]]):
 
     def scene_seeds(self, index: int) -> tuple[int, int]:
         """Seeds (for :func:`sample_scene`) of the scenes shown as ``A`` and ``B`` by ``index``."""
-        return self._draw_seeds(self._item_rng(index))
+        return self._draw_seeds(self.item_rng(index))
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = self._item_rng(index)
+        rng = self.item_rng(index)
         day_seed, night_seed = self._draw_seeds(rng)
         if self.split == "test":
             day, night = render_scene_pair(sample_scene(day_seed), self.size)
