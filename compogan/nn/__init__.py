@@ -14,6 +14,7 @@ from compogan.nn.discriminators import (
     WGANCritic,
 )
 from compogan.nn.init import init_weights
+from compogan.nn.inpainting import EdgeGenerator, InpaintGenerator
 from compogan.nn.unet import UNet
 from compogan.nn.vgg import LAYER_INDEX, VGG19, load_vgg19
 
@@ -22,6 +23,8 @@ __all__ = [
     "VGG19",
     "ConvNormAct",
     "DCGANDiscriminator",
+    "EdgeGenerator",
+    "InpaintGenerator",
     "PatchDiscriminator",
     "ResnetBlock",
     "ResnetGenerator",

@@ -1,0 +1,275 @@
+"""Import of official EdgeConnect checkpoints, checked against a re-creation of the official layout.
+
+The ``Official*`` modules re-create the official networks' module layout from the documented
+architecture and key lists (``nn.Sequential`` stacks with explicit reflection pads, the old
+``torch.nn.utils.spectral_norm``), so that their state_dicts carry the official key names
+(``weight_orig``/``weight_u``/``weight_v``, the discriminator's duplicated ``features``). Files
+written from them with random weights must import into networks with the same outputs.
+"""
+
+import collections
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import spectral_norm as old_spectral_norm
+
+from compogan.errors import CheckpointError
+from compogan.interop.edgeconnect import load_official_edgeconnect
+from compogan.nn.discriminators import PatchDiscriminator
+from compogan.nn.inpainting import EdgeGenerator, InpaintGenerator
+
+SIZE = 32
+BLOCKS = 8
+
+
+def maybe_sn(module: nn.Module, use: bool) -> nn.Module:
+    return old_spectral_norm(module) if use else module
+
+
+class OfficialResnetBlock(nn.Module):
+    """``conv_block``: pad(2), dilated conv, IN, ReLU, pad(1), conv, IN; no bias under SN."""
+
+    def __init__(self, channels: int, sn: bool) -> None:
+        super().__init__()
+        self.conv_block = nn.Sequential(
+            nn.ReflectionPad2d(2),
+            maybe_sn(nn.Conv2d(channels, channels, 3, dilation=2, bias=not sn), sn),
+            nn.InstanceNorm2d(channels, track_running_stats=False),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            maybe_sn(nn.Conv2d(channels, channels, 3, bias=not sn), sn),
+            nn.InstanceNorm2d(channels, track_running_stats=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class OfficialGenerator(nn.Module):
+    """The official EdgeGenerator (in 3, out 1, sigmoid) / InpaintGenerator (in 4, out 3)."""
+
+    def __init__(self, in_channels: int, out_channels: int, sn: bool) -> None:
+        super().__init__()
+        self.edge = out_channels == 1
+        self.encoder = nn.Sequential(
+            nn.ReflectionPad2d(3),
+            maybe_sn(nn.Conv2d(in_channels, 64, 7), sn),
+            nn.InstanceNorm2d(64, track_running_stats=False),
+            nn.ReLU(True),
+            maybe_sn(nn.Conv2d(64, 128, 4, stride=2, padding=1), sn),
+            nn.InstanceNorm2d(128, track_running_stats=False),
+            nn.ReLU(True),
+            maybe_sn(nn.Conv2d(128, 256, 4, stride=2, padding=1), sn),
+            nn.InstanceNorm2d(256, track_running_stats=False),
+            nn.ReLU(True),
+        )
+        self.middle = nn.Sequential(*(OfficialResnetBlock(256, sn) for _ in range(BLOCKS)))
+        self.decoder = nn.Sequential(
+            maybe_sn(nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1), sn),
+            nn.InstanceNorm2d(128, track_running_stats=False),
+            nn.ReLU(True),
+            maybe_sn(nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), sn),
+            nn.InstanceNorm2d(64, track_running_stats=False),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(64, out_channels, 7),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.decoder(self.middle(self.encoder(x)))
+        return torch.sigmoid(x) if self.edge else (torch.tanh(x) + 1) / 2
+
+
+class OfficialDiscriminator(nn.Module):
+    """The official 70x70 discriminator; ``features`` is ``conv1`` registered a second time."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+
+        def block(c_in: int, c_out: int, stride: int, act: bool = True) -> nn.Sequential:
+            conv = old_spectral_norm(nn.Conv2d(c_in, c_out, 4, stride, padding=1, bias=False))
+            return nn.Sequential(conv, nn.LeakyReLU(0.2, True)) if act else nn.Sequential(conv)
+
+        self.conv1 = self.features = block(in_channels, 64, 2)
+        self.conv2 = block(64, 128, 2)
+        self.conv3 = block(128, 256, 2)
+        self.conv4 = block(256, 512, 1)
+        self.conv5 = block(512, 1, 1, act=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        for layer in (self.conv1, self.conv2, self.conv3, self.conv4, self.conv5):
+            x = layer(x)
+            features.append(x)
+        return torch.sigmoid(x), features
+
+
+def _prepared(module: nn.Module) -> nn.Module:
+    """Random weights, one train-mode pass (a power iteration moves u and v), then eval mode."""
+    torch.manual_seed(0)
+    in_channels = next(m for m in module.modules() if isinstance(m, nn.Conv2d)).in_channels
+    with torch.no_grad():
+        module(torch.rand(1, in_channels, SIZE, SIZE))
+    return module.eval()
+
+
+@pytest.fixture(scope="module")
+def official_edge() -> nn.Module:
+    return _prepared(OfficialGenerator(3, 1, sn=True))
+
+
+@pytest.fixture(scope="module")
+def official_inpaint() -> nn.Module:
+    return _prepared(OfficialGenerator(4, 3, sn=False))
+
+
+def _save(path: Path, entry: str, state: dict, prefix: str = "") -> Path:
+    content: dict = {entry: {prefix + key: value for key, value in state.items()}}
+    if entry == "generator":
+        content["iteration"] = 0
+    torch.save(content, path)
+    return path
+
+
+@pytest.mark.parametrize("prefix", ["", "module."])
+def test_edge_generator_imports_with_official_outputs(
+    tmp_path: Path, official_edge: nn.Module, prefix: str
+) -> None:
+    assert len(official_edge.state_dict()) == 70
+    path = _save(tmp_path / "EdgeModel_gen.pth", "generator", official_edge.state_dict(), prefix)
+    network, kind = load_official_edgeconnect(path)
+    assert kind == "edge_generator"
+    assert isinstance(network, EdgeGenerator) and not network.training
+    x = torch.rand(2, 3, SIZE, SIZE)
+    with torch.no_grad():
+        torch.testing.assert_close(network(x), official_edge(x), atol=1e-5, rtol=0)
+
+
+def test_spectral_norm_weight_equals_official_effective_weight(
+    tmp_path: Path, official_edge: nn.Module
+) -> None:
+    path = _save(tmp_path / "EdgeModel_gen.pth", "generator", official_edge.state_dict())
+    network, _ = load_official_edgeconnect(path)
+    pairs = [
+        (official_edge.encoder[4], network.encoder[1].conv),
+        (official_edge.middle[3].conv_block[5], network.middle[3].conv2.conv),
+        (official_edge.decoder[0], network.decoder[0].conv),  # transposed: u over dim 1
+    ]
+    for official, ours in pairs:
+        weight = official.weight_orig
+        matrix = weight.transpose(0, 1) if isinstance(official, nn.ConvTranspose2d) else weight
+        sigma = torch.dot(official.weight_u, matrix.flatten(1) @ official.weight_v)
+        with torch.no_grad():
+            torch.testing.assert_close(ours.weight, weight / sigma, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("prefix", ["", "module."])
+def test_inpaint_generator_imports_with_official_outputs(
+    tmp_path: Path, official_inpaint: nn.Module, prefix: str
+) -> None:
+    assert len(official_inpaint.state_dict()) == 44
+    path = _save(
+        tmp_path / "InpaintingModel_gen.pth", "generator", official_inpaint.state_dict(), prefix
+    )
+    network, kind = load_official_edgeconnect(path)
+    assert kind == "inpaint_generator"
+    assert isinstance(network, InpaintGenerator)
+    x = torch.rand(2, 4, SIZE, SIZE)
+    with torch.no_grad():
+        torch.testing.assert_close(network(x), official_inpaint(x), atol=1e-5, rtol=0)
+
+
+def test_edge_generator_without_spectral_norm_imports(tmp_path: Path) -> None:
+    official = _prepared(OfficialGenerator(3, 1, sn=False))
+    network, kind = load_official_edgeconnect(
+        _save(tmp_path / "g.pth", "generator", official.state_dict())
+    )
+    assert kind == "edge_generator"
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(network(x), official(x), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("in_channels", "kind", "prefix"),
+    [
+        (2, "edge_discriminator", ""),
+        (1, "edge_discriminator", "module."),
+        (3, "inpaint_discriminator", ""),
+    ],
+)
+def test_discriminators_import_with_official_outputs(
+    tmp_path: Path, in_channels: int, kind: str, prefix: str
+) -> None:
+    official = _prepared(OfficialDiscriminator(in_channels))
+    state = official.state_dict()
+    assert len(state) == 18 and torch.equal(state["features.0.weight_v"], state["conv1.0.weight_v"])
+    network, found = load_official_edgeconnect(
+        _save(tmp_path / "EdgeModel_dis.pth", "discriminator", state, prefix)
+    )
+    assert found == kind
+    assert isinstance(network, PatchDiscriminator)
+    x = torch.rand(2, in_channels, SIZE, SIZE)
+    with torch.no_grad():
+        official_output, official_features = official(x)
+        features = network.forward_features(x)
+        torch.testing.assert_close(torch.sigmoid(network(x)), official_output, atol=1e-5, rtol=0)
+    assert len(features) == len(official_features)
+    for ours, theirs in zip(features, official_features, strict=True):
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
+
+
+def _assert_one_line_error(path: Path, match: str) -> None:
+    with pytest.raises(CheckpointError, match=match) as info:
+        load_official_edgeconnect(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_and_corrupt_files(tmp_path: Path) -> None:
+    _assert_one_line_error(tmp_path / "absent.pth", "no such checkpoint file")
+    corrupt = tmp_path / "corrupt.pth"
+    corrupt.write_bytes(b"not a checkpoint at all")
+    _assert_one_line_error(corrupt, "corrupt|cannot read")
+
+
+def test_pickled_objects_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "objects.pth"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.save({"generator": collections.Counter(a=1)}, path)
+    _assert_one_line_error(path, "pickled objects|not a state_dict")
+
+
+def test_foreign_files_are_refused(tmp_path: Path) -> None:
+    plain = tmp_path / "latest_net_G.pth"
+    torch.save({"model.1.weight": torch.zeros(64, 3, 7, 7)}, plain)
+    _assert_one_line_error(plain, "not an official EdgeConnect file")
+    nested = tmp_path / "nested.pth"
+    torch.save({"generator": {"model.1.weight": torch.zeros(1)}}, nested)
+    _assert_one_line_error(nested, "lacks the key 'decoder.7.weight'")
+    not_state = tmp_path / "list.pth"
+    torch.save({"generator": [torch.zeros(1)]}, not_state)
+    _assert_one_line_error(not_state, "not a state_dict of tensors")
+
+
+def test_wrong_shapes_and_unexpected_keys_are_refused(
+    tmp_path: Path, official_inpaint: nn.Module
+) -> None:
+    state = dict(official_inpaint.state_dict())
+    state["encoder.4.weight"] = torch.zeros(128, 64, 3, 3)
+    _assert_one_line_error(_save(tmp_path / "shape.pth", "generator", state), "does not fit")
+    state = dict(official_inpaint.state_dict())
+    state["decoder.5.weight"] = torch.zeros(1)
+    _assert_one_line_error(_save(tmp_path / "extra.pth", "generator", state), "unexpected key")
+    state = dict(official_inpaint.state_dict())
+    del state["encoder.4.bias"]
+    _assert_one_line_error(_save(tmp_path / "missing.pth", "generator", state), "does not fit")
+
+
+def test_discriminator_features_must_equal_conv1(tmp_path: Path) -> None:
+    state = dict(OfficialDiscriminator(3).state_dict())
+    state["features.0.weight_orig"] = state["features.0.weight_orig"] + 1
+    _assert_one_line_error(_save(tmp_path / "d.pth", "discriminator", state), "does not equal")
