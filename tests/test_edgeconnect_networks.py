@@ -115,7 +115,7 @@ def test_generators_refuse_sizes_not_divisible_by_four(network: torch.nn.Module)
 
 
 def test_generator_inputs_whiten_holes_and_clear_masked_edges() -> None:
-    gray = torch.full((1, 1, 4, 4), -1.0)
+    gray = torch.full((1, 1, 4, 4), 0.0)
     rgb = torch.zeros(1, 3, 4, 4)
     edges = torch.ones(1, 1, 4, 4)
     mask = torch.zeros(1, 1, 4, 4)

@@ -1,3 +1,3 @@
 """The model zoo: importing this package registers every implemented model."""
 
-from compogan.models import cyclegan, stgan  # noqa: F401
+from compogan.models import cyclegan, edgeconnect, stgan  # noqa: F401

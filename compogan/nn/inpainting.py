@@ -50,7 +50,7 @@ def edge_generator_input(
     official model.
 
     Args:
-        gray: (N, 1, H, W) grayscale images in [-1, 1] (compogan convention).
+        gray: (N, 1, H, W) grayscale images in [0, 1] (as compogan.data.edges.rgb_to_gray gives).
         edges: (N, 1, H, W) edge maps in [0, 1].
         mask: (N, 1, H, W) hole masks in [0, 1], 1 = missing.
 
@@ -58,7 +58,7 @@ def edge_generator_input(
         (N, 3, H, W) in [0, 1].
     """
     keep = 1 - mask
-    return torch.cat((to_unit(gray) * keep + mask, edges * keep, mask), dim=1)
+    return torch.cat((gray * keep + mask, edges * keep, mask), dim=1)
 
 
 def inpaint_generator_input(

@@ -1,0 +1,333 @@
+"""EdgeConnect: two-stage inpainting guided by predicted edges (Nazeri et al., 2019).
+
+Stage 1, the edge generator G1, sees the grayscale image with its hole whitened, the Canny edges
+outside the hole and the mask, and draws the missing edges; a 70x70 spectral-norm PatchGAN D1
+judges (grayscale ⊕ edge map) pairs. Stage 2, the inpainting generator G2, sees the image with its
+hole whitened and the full edge map (known edges outside the hole, G1's inside) and fills the hole;
+D2 judges images. With the released configuration's weights:
+
+    L_G1 = L_adv(D1) + 10 · Σ_l ‖D1_l(real) − D1_l(fake)‖₁                   (feature matching)
+    L_G2 = 1 · ‖out − img‖₁ / mean(mask) + 0.1 · L_adv(D2)
+           + 0.1 · Σ VGG-19 relu{1..5}_1 L1 + 250 · Σ Gram L1 at relu2_2, 3_4, 4_4, 5_2
+    L_D  = ½ (L_adv(real) + L_adv(fake))                                        (non-saturating)
+
+Adam with β = (0, 0.9), lr 1e-4 for the generators and 0.1 × that for the discriminators; Canny
+σ = 2 (0 draws σ ∈ [1, 4] per image). The README of the reference lists other weights than its
+released config.yml; these are the config's.
+
+Modes (``model.mode``): "edge" (stage 1 alone), "inpaint" (stage 2 on Canny edges of the ground
+truth), "edge_inpaint" (stage 2 on edges from a frozen G1: the released model), "joint" (both
+trained together; G2's input edges are detached, so each stage learns from its own losses).
+
+Choices: images in compogan's [-1, 1] convention outside the networks, which keep the official
+[0, 1]; the L1 term is computed on [0, 1] images so its weight means what it means in the paper;
+the VGG-19 losses are skipped (and VGG not loaded) when their weights are 0, as in the CPU config,
+which needs no pretrained file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from compogan.data.edges import canny_edges, rgb_to_gray
+from compogan.errors import ConfigError
+from compogan.losses import AdversarialLoss, PerceptualLoss, StyleLoss, feature_matching_loss
+from compogan.models.base import GANModel, set_requires_grad
+from compogan.nn import PatchDiscriminator, load_vgg19
+from compogan.nn.inpainting import (
+    EdgeGenerator,
+    InpaintGenerator,
+    edge_generator_input,
+    inpaint_generator_input,
+    to_signed,
+    to_unit,
+)
+from compogan.registry import register_model
+
+MODES = ("edge", "inpaint", "edge_inpaint", "joint")
+
+
+@dataclass
+class EdgeConnectConfig:
+    """EdgeConnect hyper-parameters; defaults are the released configuration (256 px).
+
+    Attributes:
+        mode: "edge", "inpaint", "edge_inpaint" (G1 frozen) or "joint".
+        residual_blocks: dilated ResNet blocks in each generator (8).
+        lr: Adam learning rate of both generators (1e-4).
+        d2g_lr: discriminator lr as a fraction of the generator's (0.1).
+        beta1: Adam β₁ (0.0).
+        beta2: Adam β₂ (0.9).
+        gan_loss: adversarial loss of both stages ("nsgan").
+        edge_adv_weight: weight of G1's adversarial loss (1).
+        fm_weight: weight of G1's feature-matching loss (10).
+        l1_weight: weight of G2's L1 loss, divided by the mask mean (1).
+        inpaint_adv_weight: weight of G2's adversarial loss (0.1).
+        content_weight: weight of G2's perceptual loss (0.1; 0 skips VGG-19).
+        style_weight: weight of G2's style loss (250; 0 skips it).
+        sigma: Canny σ; 0 draws σ uniformly in [1, 4] for every image.
+        vgg_weights: path of torchvision's vgg19-dcbb9e9d.pth ("" = the usual search order).
+    """
+
+    mode: str = "edge_inpaint"
+    residual_blocks: int = 8
+    lr: float = 1e-4
+    d2g_lr: float = 0.1
+    beta1: float = 0.0
+    beta2: float = 0.9
+    gan_loss: str = "nsgan"
+    edge_adv_weight: float = 1.0
+    fm_weight: float = 10.0
+    l1_weight: float = 1.0
+    inpaint_adv_weight: float = 0.1
+    content_weight: float = 0.1
+    style_weight: float = 250.0
+    sigma: float = 2.0
+    vgg_weights: str = ""
+
+
+@dataclass
+class EdgeConnectDataConfig:
+    """Images and masks to train on.
+
+    Attributes:
+        dataset: "skimage" (crops of the photos inside scikit-image's wheel, no files) or
+            "folder" (images under ``root``).
+        root: image folder for "folder".
+        mask_root: optional folder of mask files (any format; thresholded at 0.5).
+        mask_kind: generated masks when there is no mask_root: block, free_form, half, mix.
+        size: side of the square training images (256 in the paper).
+        length: items per epoch for "skimage".
+        test_length: evaluation items for "skimage".
+    """
+
+    dataset: str = "skimage"
+    root: str = ""
+    mask_root: str = ""
+    mask_kind: str = "mix"
+    size: int = 256
+    length: int = 2000
+    test_length: int = 64
+
+
+@register_model
+class EdgeConnect(GANModel):
+    """EdgeConnect's G1 (edges), D1, G2 (inpainting) and D2.
+
+    Batches hold "image" (N,3,S,S) in [-1,1] and "mask" (N,1,S,S) with 1 = hole.
+    """
+
+    name = "edgeconnect"
+    description = "EdgeConnect (Nazeri et al. 2019): edge-guided two-stage inpainting"
+    Config = EdgeConnectConfig
+    DataConfig = EdgeConnectDataConfig
+    network_names = ("G1", "D1", "G2", "D2")
+
+    # ---- networks ------------------------------------------------------------------------------
+    def build_networks(self) -> None:
+        c = self.config
+        if c.mode not in MODES:
+            raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
+        self.G1 = EdgeGenerator(c.residual_blocks)
+        self.D1 = PatchDiscriminator(in_channels=2, norm="none", spectral_norm=True, bias=False)
+        self.G2 = InpaintGenerator(c.residual_blocks)
+        self.D2 = PatchDiscriminator(in_channels=3, norm="none", spectral_norm=True, bias=False)
+        self.gan_loss = AdversarialLoss(c.gan_loss)
+
+    def _build_vgg_losses(self) -> None:
+        """Perceptual and style losses share one VGG-19, loaded only when a weight needs it."""
+        c = self.config
+        if c.content_weight == 0 and c.style_weight == 0:
+            return
+        vgg = load_vgg19(c.vgg_weights or None).to(self.device)
+        self.perceptual = PerceptualLoss(vgg)
+        self.style = StyleLoss(vgg)
+
+    def train(self, mode: bool = True) -> EdgeConnect:
+        """Like nn.Module.train, but a frozen G1 ("edge_inpaint") stays in eval mode, so its
+        spectral-norm power iterations do not change it either."""
+        super().train(mode)
+        if self.config.mode == "edge_inpaint":
+            self.G1.eval()
+        return self
+
+    # ---- optimisation --------------------------------------------------------------------------
+    def configure_optimizers(self, total_steps: int) -> None:
+        c = self.config
+        betas = (c.beta1, c.beta2)
+        self.optimizers = {
+            "G1": torch.optim.Adam(self.G1.parameters(), c.lr, betas=betas),
+            "D1": torch.optim.Adam(self.D1.parameters(), c.lr * c.d2g_lr, betas=betas),
+            "G2": torch.optim.Adam(self.G2.parameters(), c.lr, betas=betas),
+            "D2": torch.optim.Adam(self.D2.parameters(), c.lr * c.d2g_lr, betas=betas),
+        }
+        self.schedulers = {}
+        self._build_vgg_losses()
+
+    # ---- edges ---------------------------------------------------------------------------------
+    def canny(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Grayscale (N,1,H,W) in [0,1] and Canny edges (N,1,H,W) in {0,1} of images in [-1,1].
+
+        With σ = 0 the per-image σ comes from a generator seeded from torch's RNG, which the
+        trainer saves and restores.
+        """
+        gray = rgb_to_gray(images)
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
+        return gray, canny_edges(gray, self.config.sigma, rng=rng)
+
+    def predict_edges(self, gray: Tensor, edges: Tensor, mask: Tensor, net: nn.Module) -> Tensor:
+        """G1's full edge map (N,1,H,W) in [0,1]: known edges outside the hole, predicted in it."""
+        predicted = net(edge_generator_input(gray, edges, mask))
+        return predicted * mask + edges * (1 - mask)
+
+    # ---- the two stages' losses ----------------------------------------------------------------
+    def discriminator_step(self, name: str, real: Tensor, fake: Tensor) -> Tensor:
+        """½ (L_adv(D(real), real) + L_adv(D(fake), fake)), then one step of that D."""
+        discriminator = getattr(self.nets, name)
+        self.optimizers[name].zero_grad(set_to_none=True)
+        loss = 0.5 * (
+            self.gan_loss(discriminator(real), True)
+            + self.gan_loss(discriminator(fake.detach()), False)
+        )
+        loss.backward()
+        self.optimizers[name].step()
+        return loss.detach()
+
+    def edge_step(self, gray: Tensor, edges: Tensor, mask: Tensor) -> tuple[dict, Tensor]:
+        """Update G1 (adversarial + feature matching), then D1. Returns losses and G1's edges."""
+        c = self.config
+        set_requires_grad(self.D1, False)
+        self.optimizers["G1"].zero_grad(set_to_none=True)
+        predicted = self.nets.G1(edge_generator_input(gray, edges, mask))
+        fake_features = self.D1.forward_features(torch.cat([gray, predicted], 1))
+        with torch.no_grad():
+            real_features = self.D1.forward_features(torch.cat([gray, edges], 1))
+        adversarial = self.gan_loss(fake_features[-1], True, for_discriminator=False)
+        matching = feature_matching_loss(real_features, fake_features, reduction="sum")
+        (c.edge_adv_weight * adversarial + c.fm_weight * matching).backward()
+        self.optimizers["G1"].step()
+        set_requires_grad(self.D1, True)
+        d_loss = self.discriminator_step(
+            "D1", torch.cat([gray, edges], 1), torch.cat([gray, predicted], 1)
+        )
+        losses = {"G1_adv": adversarial.detach(), "G1_fm": matching.detach(), "D1": d_loss}
+        return losses, (predicted * mask + edges * (1 - mask)).detach()
+
+    def inpaint_losses(self, output: Tensor, image: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        """G2's weighted losses for ``output`` (in [0,1]) against ``image`` (in [-1,1])."""
+        c = self.config
+        target = to_unit(image)
+        losses = {
+            "G2_l1": c.l1_weight * (output - target).abs().mean() / mask.mean().clamp_min(1e-8),
+            "G2_adv": c.inpaint_adv_weight
+            * self.gan_loss(self.D2(to_signed(output)), True, for_discriminator=False),
+        }
+        if c.content_weight > 0:
+            losses["G2_content"] = c.content_weight * self.perceptual(to_signed(output), image)
+        if c.style_weight > 0:
+            losses["G2_style"] = c.style_weight * self.style(
+                to_signed(output * mask), to_signed(target * mask)
+            )
+        return losses
+
+    def inpaint_step(self, image: Tensor, edges: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        """Update G2 on the given full edge map, then D2."""
+        set_requires_grad(self.D2, False)
+        self.optimizers["G2"].zero_grad(set_to_none=True)
+        output = self.nets.G2(inpaint_generator_input(image, edges, mask))
+        losses = self.inpaint_losses(output, image, mask)
+        sum(losses.values()).backward()
+        self.optimizers["G2"].step()
+        set_requires_grad(self.D2, True)
+        losses = {name: value.detach() for name, value in losses.items()}
+        losses["D2"] = self.discriminator_step("D2", image, to_signed(output))
+        return losses
+
+    def training_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One step of the configured mode (see the module docstring)."""
+        image = batch["image"].to(self.device)
+        mask = batch["mask"].to(self.device)
+        gray, edges = self.canny(image)
+        mode = self.config.mode
+        if mode == "edge":
+            return self.edge_step(gray, edges, mask)[0]
+        if mode == "inpaint":
+            return self.inpaint_step(image, edges, mask)
+        if mode == "edge_inpaint":
+            with torch.no_grad():
+                full_edges = self.predict_edges(gray, edges, mask, self.G1)
+            return self.inpaint_step(image, full_edges, mask)
+        edge_losses, full_edges = self.edge_step(gray, edges, mask)
+        return {**edge_losses, **self.inpaint_step(image, full_edges, mask)}
+
+    # ---- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def inpaint(
+        self, images: Tensor, masks: Tensor, edges: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Fill the holes of ``images`` (N,3,H,W) in [-1,1]; masks (N,1,H,W), 1 = hole.
+
+        ``edges`` (N,1,H,W) in [0,1] replaces the edge map (a hand-drawn one, the paper's
+        editing use); otherwise G1 predicts the edges in the hole ("inpaint" mode: Canny edges of
+        the image). H and W must be divisible by 4. Known pixels are returned unchanged.
+
+        Returns:
+            (inpainted images in [-1,1], the edge map used, in [0,1]).
+        """
+        masks = (masks > 0.5).to(images.dtype)
+        gray, canny = self.canny(images)
+        if edges is None:
+            if self.config.mode == "inpaint":
+                edges = canny
+            else:
+                edges = self.predict_edges(gray, canny, masks, self.G1)
+        output = to_signed(self.G2(inpaint_generator_input(images, edges, masks)))
+        return output * masks + images * (1 - masks), edges
+
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        image = batch["image"].to(self.device)
+        mask = batch["mask"].to(self.device)
+        result, edges = self.inpaint(image, mask)
+        return {
+            "masked": image * (1 - mask) + mask,
+            "edges": to_signed(edges).expand_as(image),
+            "inpainted": result,
+            "real": image,
+        }
+
+    # ---- data ----------------------------------------------------------------------------------
+    @classmethod
+    def build_dataset(
+        cls, data_config: EdgeConnectDataConfig, split: str, seed: int = 0
+    ) -> Dataset:
+        """Images with generated or file masks: scikit-image photos or a folder."""
+        mask_root = data_config.mask_root or None
+        if data_config.dataset == "skimage":
+            from compogan.data.inpainting import SyntheticInpainting
+
+            length = data_config.length if split == "train" else data_config.test_length
+            return SyntheticInpainting(
+                split, data_config.size, length, data_config.mask_kind, mask_root, seed=seed
+            )
+        if data_config.dataset == "folder":
+            from compogan.data.inpainting import InpaintingFolder
+
+            if not data_config.root:
+                raise ConfigError("the edgeconnect folder dataset needs data.root=IMAGE_FOLDER")
+            return InpaintingFolder(
+                data_config.root,
+                split,
+                data_config.size,
+                data_config.mask_kind,
+                mask_root,
+                seed=seed,
+            )
+        raise ConfigError(
+            f"unknown edgeconnect dataset '{data_config.dataset}'; use 'skimage' or 'folder'"
+        )

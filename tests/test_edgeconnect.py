@@ -1,0 +1,137 @@
+"""EdgeConnect model: every mode trains the right networks; inpainting keeps known pixels."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+import compogan
+from compogan.config import load_config
+from compogan.errors import ConfigError
+from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig, EdgeConnectDataConfig
+from compogan.nn import VGG19
+from compogan.train import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = EdgeConnectConfig(residual_blocks=1, content_weight=0.0, style_weight=0.0)
+SIZE = 32
+
+
+def batch(n: int = 2) -> dict[str, torch.Tensor]:
+    torch.manual_seed(1)
+    image = torch.rand(n, 3, SIZE, SIZE) * 2 - 1
+    image[:, :, :, SIZE // 2 :] = 0.8  # a strong vertical edge for Canny
+    mask = torch.zeros(n, 1, SIZE, SIZE)
+    mask[:, :, 8:20, 10:24] = 1
+    return {"image": image, "mask": mask}
+
+
+def snapshot(model: EdgeConnect) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def changed(before: dict, model: EdgeConnect, prefix: str) -> bool:
+    after = model.state_dict()
+    return any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))
+
+
+@pytest.mark.parametrize(
+    ("mode", "trained", "frozen", "losses"),
+    [
+        ("edge", ("G1.", "D1."), ("G2.", "D2."), {"G1_adv", "G1_fm", "D1"}),
+        ("inpaint", ("G2.", "D2."), ("G1.", "D1."), {"G2_l1", "G2_adv", "D2"}),
+        ("edge_inpaint", ("G2.", "D2."), ("G1.", "D1."), {"G2_l1", "G2_adv", "D2"}),
+        ("joint", ("G1.", "D1.", "G2.", "D2."), (), {"G1_adv", "G1_fm", "D1", "G2_l1", "D2"}),
+    ],
+)
+def test_each_mode_trains_its_networks(mode, trained, frozen, losses) -> None:
+    model = EdgeConnect(replace(TINY, mode=mode)).train()
+    model.configure_optimizers(10)
+    before = snapshot(model)
+    result = model.training_step(batch())
+    assert losses <= result.keys()
+    assert all(torch.isfinite(value) for value in result.values())
+    for prefix in trained:
+        assert changed(before, model, prefix), prefix
+    for prefix in frozen:
+        assert not changed(before, model, prefix), prefix
+
+
+def test_inpaint_keeps_known_pixels_and_uses_given_edges() -> None:
+    model = EdgeConnect(TINY).eval()
+    data = batch()
+    result, edges = model.inpaint(data["image"], data["mask"])
+    known = data["mask"] == 0
+    assert torch.equal(
+        result.masked_select(known.expand_as(result)),
+        data["image"].masked_select(known.expand_as(result)),
+    )
+    assert edges.shape == (2, 1, SIZE, SIZE) and edges.min() >= 0 and edges.max() <= 1
+    drawn = torch.zeros(2, 1, SIZE, SIZE)
+    drawn[:, :, 14, :] = 1
+    other, used = model.inpaint(data["image"], data["mask"], edges=drawn)
+    assert torch.equal(used, drawn)
+    assert not torch.equal(other, result)
+    empty, _ = model.inpaint(data["image"], torch.zeros(2, 1, SIZE, SIZE))
+    assert torch.equal(empty, data["image"])
+
+
+def test_vgg_losses_join_when_weighted(tmp_path: Path) -> None:
+    weights = tmp_path / "vgg19.pth"
+    torch.save(VGG19().state_dict(), weights)
+    model = EdgeConnect(
+        replace(
+            TINY, mode="inpaint", content_weight=0.1, style_weight=250.0, vgg_weights=str(weights)
+        )
+    )
+    model.configure_optimizers(10)
+    result = model.training_step(batch())
+    assert {"G2_content", "G2_style"} <= result.keys()
+    assert all(torch.isfinite(value) for value in result.values())
+    model.save_pretrained(tmp_path / "saved")
+    assert not any(
+        "vgg" in key or "perceptual" in key
+        for key in compogan.load(tmp_path / "saved").state_dict()
+    )
+
+
+def test_trains_through_the_trainer_and_round_trips(tmp_path: Path) -> None:
+    config = load_config(
+        EdgeConnect,
+        ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml",
+        [
+            "model.residual_blocks=1",
+            "data.size=32",
+            "data.length=4",
+            "data.test_length=2",
+            "train.steps=2",
+            "train.batch_size=2",
+            "train.progress=false",
+        ],
+    )
+    trainer = Trainer(EdgeConnect, config, tmp_path / "run", device="cpu")
+    assert trainer.fit().step == 2
+    loaded = compogan.load(tmp_path / "run")
+    assert isinstance(loaded, EdgeConnect)
+    data = batch()
+    torch.manual_seed(0)
+    expected = trainer.model.eval().inpaint(data["image"], data["mask"])[0]
+    torch.manual_seed(0)
+    assert torch.equal(loaded.inpaint(data["image"], data["mask"])[0], expected)
+
+
+@pytest.mark.parametrize("name", ["places2_edge.yaml", "places2_inpaint.yaml", "skimage_cpu.yaml"])
+def test_shipped_configs_load(name: str) -> None:
+    load_config(EdgeConnect, ROOT / "configs" / "edgeconnect" / name)
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(ConfigError, match="unknown edgeconnect mode"):
+        EdgeConnect(replace(TINY, mode="both"))
+    with pytest.raises(ConfigError, match=r"data\.root"):
+        EdgeConnect.build_dataset(EdgeConnectDataConfig(dataset="folder"), "train")
+    with pytest.raises(ConfigError, match="unknown edgeconnect dataset"):
+        EdgeConnect.build_dataset(EdgeConnectDataConfig(dataset="places"), "train")
