@@ -192,6 +192,81 @@ def compose_command(
     typer.echo(f"wrote {len(backgrounds)} composite(s) to {out}")
 
 
+def mask_for_each_image(images: list[Path], mask: Path) -> list[Path]:
+    """The mask of every image: ``mask`` itself, or the same-stem file in the folder ``mask``.
+
+    Raises:
+        InputError: a missing mask, or a mask folder with two masks of one image's stem.
+    """
+    from compogan.io.images import list_images
+
+    if not mask.is_dir():
+        return [list_images(mask)[0]] * len(images)
+    by_stem: dict[str, list[Path]] = {}
+    for path in list_images(mask):
+        by_stem.setdefault(path.stem, []).append(path)
+    masks = []
+    for image in images:
+        candidates = by_stem.get(image.stem, [])
+        if len(candidates) != 1:
+            problem = "no mask" if not candidates else "several masks"
+            raise InputError(
+                f"{problem} named '{image.stem}.*' in '{mask}' for image '{image}'; "
+                "give every image exactly one mask of the same name"
+            )
+        masks.append(candidates[0])
+    return masks
+
+
+@app.command("inpaint")
+def inpaint_command(
+    inputs: Annotated[list[Path], typer.Argument(help="image files and/or folders of images")],
+    weights: Annotated[
+        Path,
+        typer.Option("--weights", "-w", help="EdgeConnect run/pretrained dir or official folder"),
+    ],
+    mask: Annotated[
+        Path, typer.Option("--mask", "-m", help="mask file (white = hole) or folder by name")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
+    edges: Annotated[
+        Path | None, typer.Option("--edges", help="hand-drawn edge map (white = edge)")
+    ] = None,
+    save_edges: Annotated[
+        bool, typer.Option("--save-edges", help="also write <stem>_edges.png")
+    ] = False,
+    work_size: Annotated[
+        int, typer.Option("--work-size", min=16, help="longest side the networks see")
+    ] = 256,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+) -> None:
+    """Fill holes with EdgeConnect: `compogan inpaint -w RUN photo.jpg --mask hole.png -o out/`."""
+    from tqdm import tqdm
+
+    from compogan.data.masks import load_mask_file
+    from compogan.io.images import list_images, load_image
+    from compogan.pipelines.inpaint import Inpainter
+
+    files = list_images(*inputs)
+    stems = Counter(path.stem for path in files)
+    clashing = sorted(stem for stem, count in stems.items() if count > 1)
+    if clashing:
+        raise InputError(
+            f"several inputs would be written to {out / clashing[0]}.png; "
+            "rename them or inpaint them separately"
+        )
+    masks = mask_for_each_image(files, mask)
+    for path in files:
+        load_image(path)
+    for path in dict.fromkeys([*masks, *([edges] if edges is not None else [])]):
+        load_mask_file(path)
+    inpainter = Inpainter.from_pretrained(weights, device, work_size)
+    for path, mask_path in tqdm(zip(files, masks, strict=True), total=len(files), unit="img"):
+        result = inpainter(path, mask_path, edges)
+        result.save(out / f"{path.stem}.png", with_edges=save_edges)
+    typer.echo(f"wrote {len(files)} image(s) to {out}")
+
+
 @app.command("convert")
 def convert_command(
     model: Annotated[str, typer.Argument(help="model whose official weights to convert")],
