@@ -11,25 +11,19 @@ from pathlib import Path
 
 import torch
 
-from compogan.config import load_config
-from compogan.errors import ConfigError
+from compogan.demos.training import train_demo
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
 from compogan.models.cyclegan import CycleGAN
 from compogan.report import HtmlReport, image_grid, plot_loss_curves, read_loss_log
-from compogan.train import Trainer
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "cyclegan" / "day2night_cpu.yaml"
 GRID_SCENES = 6
 
 
 def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> Path:
     """Train CycleGAN within ``minutes`` on day/night scenes and write ``out/index.html``."""
-    if not CONFIG_PATH.is_file():
-        raise ConfigError(f"demo config {CONFIG_PATH} is missing; run the demo from a checkout")
-    config = load_config(CycleGAN, CONFIG_PATH, [f"train.max_minutes={minutes}"])
-    trainer = Trainer(CycleGAN, config, out / "run", device=device)
-    result = trainer.fit()
-    model = trainer.model.eval()
+    trainer, result = train_demo(CycleGAN, "cyclegan/day2night_cpu.yaml", out, minutes, device)
+    config = trainer.config
+    model = trainer.model
 
     test_set = CycleGAN.build_dataset(model.data_config, "test", seed=config.train.seed)
     reinhard = fit_reinhard_to_domain_b(trainer.dataset)

@@ -11,27 +11,21 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
-from compogan.config import load_config
-from compogan.errors import ConfigError
+from compogan.demos.training import train_demo
 from compogan.geometry import composite_warped
 from compogan.metrics.placement import mean_corner_errors
 from compogan.models.stgan import STGAN
 from compogan.report import HtmlReport, image_grid, plot_loss_curves, read_loss_log
-from compogan.train import Trainer
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "stgan" / "glasses_cpu.yaml"
 GRID_FACES = 6
 REPORT_SIZE = 128
 
 
 def run_stgan_demo(out: Path, minutes: float = 5.0, device: str = "auto") -> Path:
     """Train ST-GAN within ``minutes`` on the synthetic glasses and write ``out/index.html``."""
-    if not CONFIG_PATH.is_file():
-        raise ConfigError(f"demo config {CONFIG_PATH} is missing; run the demo from a checkout")
-    config = load_config(STGAN, CONFIG_PATH, [f"train.max_minutes={minutes}"])
-    trainer = Trainer(STGAN, config, out / "run", device=device)
-    result = trainer.fit()
-    model = trainer.model.eval()
+    trainer, result = train_demo(STGAN, "stgan/glasses_cpu.yaml", out, minutes, device)
+    config = trainer.config
+    model = trainer.model
     test_set = STGAN.build_dataset(model.data_config, "test", seed=config.train.seed)
     errors = mean_corner_errors(model, test_set, model.config.warp_n, REPORT_SIZE)
 
