@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import machine
 
 from compogan.config import load_config
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
@@ -35,16 +35,6 @@ from compogan.train.trainer import checkpoint_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def machine() -> str:
-    """One line describing where the numbers were measured."""
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return (
-        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads "
-        f"(torch {torch.__version__})"
-    )
 
 
 def measure_training_step(size: int, n_blocks: int, device: str, steps: int) -> dict:

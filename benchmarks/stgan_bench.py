@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import machine
 
 from compogan.config import load_config
 from compogan.metrics.placement import mean_corner_errors
@@ -85,14 +85,6 @@ def quality(config_path: Path, overrides: list[str], run_dir: Path) -> dict:
         cells = " | ".join(f"{e:.2f} px ({e / REPORT_SIZE:.3f})" for e in errors)
         print(f"| {name} | {cells} |")
     return summary
-
-
-def machine() -> str:
-    """One line describing where the numbers were measured."""
-    return (
-        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads "
-        f"(torch {torch.__version__})"
-    )
 
 
 def measure_training_step(steps: int) -> dict:

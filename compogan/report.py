@@ -109,6 +109,15 @@ class HtmlReport:
         )
         self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
+    def loss_curves(self, run_dir: str | Path, name: str = "losses.png") -> None:
+        """Add a "Training losses" section plotting a run's ``losses.jsonl`` (if it has any)."""
+        curves = read_loss_log(Path(run_dir) / "losses.jsonl")
+        if curves:
+            self.heading("Training losses")
+            self.image(
+                name, plot_loss_curves(curves, self.folder / name), "losses against training step"
+            )
+
     def write(self) -> Path:
         """Write ``index.html`` atomically and return its path."""
         style = (

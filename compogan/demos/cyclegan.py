@@ -14,7 +14,7 @@ import torch
 from compogan.demos.training import train_demo
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
 from compogan.models.cyclegan import CycleGAN
-from compogan.report import HtmlReport, image_grid, plot_loss_curves, read_loss_log
+from compogan.report import HtmlReport, image_grid
 
 GRID_SCENES = 6
 
@@ -53,12 +53,5 @@ def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> 
         ["method", "PSNR (dB)", "SSIM"],
         [[name, s["psnr"], s["ssim"]] for name, s in scores.items()],
     )
-    report.heading("Training losses")
-    curves = read_loss_log(result.run_dir / "losses.jsonl")
-    if curves:
-        report.image(
-            "losses.png",
-            plot_loss_curves(curves, out / "losses.png"),
-            "losses against training step",
-        )
+    report.loss_curves(result.run_dir)
     return report.write()

@@ -15,7 +15,7 @@ from compogan.demos.training import train_demo
 from compogan.geometry import composite_warped
 from compogan.metrics.placement import mean_corner_errors
 from compogan.models.stgan import STGAN
-from compogan.report import HtmlReport, image_grid, plot_loss_curves, read_loss_log
+from compogan.report import HtmlReport, image_grid
 
 GRID_FACES = 6
 REPORT_SIZE = 128
@@ -51,12 +51,5 @@ def run_stgan_demo(out: Path, minutes: float = 5.0, device: str = "auto") -> Pat
         ["after warp step", f"pixels at {REPORT_SIZE} px", "fraction of the side"],
         [[k, e, e / REPORT_SIZE] for k, e in enumerate(errors)],
     )
-    report.heading("Training losses")
-    curves = read_loss_log(result.run_dir / "losses.jsonl")
-    if curves:
-        report.image(
-            "losses.png",
-            plot_loss_curves(curves, out / "losses.png"),
-            "losses against training step",
-        )
+    report.loss_curves(result.run_dir)
     return report.write()
