@@ -122,5 +122,5 @@ def test_pretrained_errors(tmp_path: Path) -> None:
     metadata = json.loads((tmp_path / "wide" / "config.json").read_text())
     metadata["config"]["ngf"] = 16
     (tmp_path / "wide" / "config.json").write_text(json.dumps(metadata))
-    with pytest.raises(CheckpointError, match="do not fit this cyclegan architecture"):
+    with pytest.raises(CheckpointError, match="of cyclegan do not fit this architecture"):
         compogan.load(tmp_path / "wide")

@@ -10,7 +10,7 @@ import torch
 
 import compogan
 from compogan.config import load_config
-from compogan.errors import ConfigError
+from compogan.errors import CheckpointError, ConfigError
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig, EdgeConnectDataConfig
 from compogan.nn import VGG19
 from compogan.train import Trainer
@@ -135,3 +135,86 @@ def test_bad_settings() -> None:
         EdgeConnect.build_dataset(EdgeConnectDataConfig(dataset="folder"), "train")
     with pytest.raises(ConfigError, match="unknown edgeconnect dataset"):
         EdgeConnect.build_dataset(EdgeConnectDataConfig(dataset="places"), "train")
+
+
+def _saved(tmp_path: Path, name: str, mode: str, seed: int) -> tuple[Path, EdgeConnect]:
+    torch.manual_seed(seed)
+    model = EdgeConnect(replace(TINY, mode=mode))
+    model.save_pretrained(tmp_path / name)
+    return tmp_path / name, model
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, b.state_dict()[k]) for k, x in a.state_dict().items())
+
+
+def test_edge_inpaint_starts_from_the_earlier_stages(tmp_path: Path) -> None:
+    edge_dir, edge_model = _saved(tmp_path, "edge", "edge", seed=1)
+    inpaint_dir, inpaint_model = _saved(tmp_path, "inpaint", "inpaint", seed=2)
+    torch.manual_seed(3)
+    model = EdgeConnect(
+        replace(TINY, mode="edge_inpaint", init_edge=str(edge_dir), init_inpaint=str(inpaint_dir))
+    )
+    assert not _same_weights(model.G1, edge_model.G1)
+    model.load_initial_weights()
+    for name, source in (("G1", edge_model), ("D1", edge_model), ("G2", inpaint_model)):
+        assert _same_weights(getattr(model, name), getattr(source, name)), name
+    assert _same_weights(model.D2, inpaint_model.D2)
+
+
+def test_a_fresh_trainer_run_loads_the_initial_weights_and_a_resume_does_not(
+    tmp_path: Path,
+) -> None:
+    edge_dir, edge_model = _saved(tmp_path, "edge", "edge", seed=1)
+    overrides = [
+        "model.mode=edge_inpaint",
+        f"model.init_edge={edge_dir}",
+        "model.residual_blocks=1",
+        "data.size=32",
+        "data.length=4",
+        "train.steps=2",
+        "train.batch_size=2",
+        "train.progress=false",
+    ]
+    config = load_config(
+        EdgeConnect, ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml", overrides
+    )
+    trainer = Trainer(EdgeConnect, config, tmp_path / "run", device="cpu")
+    trainer.fit()
+    assert _same_weights(trainer.model.G1, edge_model.G1)  # frozen through training
+    (edge_dir / "model.safetensors").unlink()
+    resumed = load_config(
+        EdgeConnect,
+        ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml",
+        [*overrides, "train.steps=3"],
+    )
+    assert (
+        Trainer(EdgeConnect, resumed, tmp_path / "run", resume=True, device="cpu").fit().step == 3
+    )
+
+
+def test_bad_initial_weights_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model\.init_edge"):
+        EdgeConnect(replace(TINY, mode="edge_inpaint")).load_initial_weights()
+    only_g2 = tmp_path / "only_g2"
+    EdgeConnect(TINY).save_pretrained(only_g2, networks=("G2",))
+    wide = tmp_path / "wide"
+    EdgeConnect(replace(TINY, residual_blocks=2)).save_pretrained(wide)
+    cases = {
+        str(tmp_path / "missing"): "no such checkpoint",
+        str(only_g2): "holds no G1",
+        str(wide): "do not fit",
+    }
+    for source, match in cases.items():
+        model = EdgeConnect(replace(TINY, mode="edge_inpaint", init_edge=source))
+        with pytest.raises(CheckpointError, match=match) as error:
+            model.load_initial_weights()
+        assert "\n" not in str(error.value)
+
+
+def test_narrow_cpu_networks() -> None:
+    model = EdgeConnect(replace(TINY, width=16, ndf=8, mode="joint")).train()
+    assert model.G2.encoder[0].conv.out_channels == 16
+    model.configure_optimizers(2)
+    losses = model.training_step(batch())
+    assert all(torch.isfinite(value) for value in losses.values())

@@ -91,6 +91,10 @@ class GANModel(nn.Module):
         """The training ("train") or evaluation ("test") dataset this model trains on."""
         raise NotImplementedError
 
+    def load_initial_weights(self) -> None:
+        """Called by the trainer once, at the start of a fresh (not resumed) run: models whose
+        training starts from earlier stages' weights load them here. Default: nothing."""
+
     def extra_training_state(self) -> dict[str, Any]:
         """Training state beyond optimisers and schedulers (e.g. image pools)."""
         return {}
@@ -193,13 +197,20 @@ class GANModel(nn.Module):
         for name in self.loaded_networks:
             prefix = f"{name}."
             sub_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            try:
-                getattr(self, name).load_state_dict(sub_state, strict=True)
-            except (RuntimeError, AttributeError) as error:
-                first = str(error).splitlines()[0] if str(error) else type(error).__name__
-                raise CheckpointError(
-                    f"weights of '{name}' do not fit this {self.name} architecture: {first}"
-                ) from None
+            load_network_state(getattr(self, name), sub_state, f"'{name}' of {self.name}")
+
+
+def load_network_state(network: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """``network.load_state_dict(state, strict=True)``, failing with one line naming ``what``.
+
+    Raises:
+        CheckpointError: keys or shapes do not match the network's architecture.
+    """
+    try:
+        network.load_state_dict(state, strict=True)
+    except (RuntimeError, AttributeError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"weights of {what} do not fit this architecture: {first}") from None
 
 
 def resolve_checkpoint_dir(path: str | Path) -> Path:

@@ -28,6 +28,7 @@ which needs no pretrained file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,9 +36,15 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from compogan.data.edges import canny_edges, rgb_to_gray
-from compogan.errors import ConfigError
+from compogan.errors import CheckpointError, ConfigError
+from compogan.io.checkpoints import read_metadata, read_weights
 from compogan.losses import AdversarialLoss, PerceptualLoss, StyleLoss, feature_matching_loss
-from compogan.models.base import GANModel, set_requires_grad
+from compogan.models.base import (
+    GANModel,
+    load_network_state,
+    resolve_checkpoint_dir,
+    set_requires_grad,
+)
 from compogan.nn import PatchDiscriminator, load_vgg19
 from compogan.nn.inpainting import (
     EdgeGenerator,
@@ -59,6 +66,8 @@ class EdgeConnectConfig:
     Attributes:
         mode: "edge", "inpaint", "edge_inpaint" (G1 frozen) or "joint".
         residual_blocks: dilated ResNet blocks in each generator (8).
+        width: channels of the generators' first conv (64; 2x and 4x deeper in).
+        ndf: channels of the discriminators' first conv (64).
         lr: Adam learning rate of both generators (1e-4).
         d2g_lr: discriminator lr as a fraction of the generator's (0.1).
         beta1: Adam β₁ (0.0).
@@ -72,10 +81,17 @@ class EdgeConnectConfig:
         style_weight: weight of G2's style loss (250; 0 skips it).
         sigma: Canny σ; 0 draws σ uniformly in [1, 4] for every image.
         vgg_weights: path of torchvision's vgg19-dcbb9e9d.pth ("" = the usual search order).
+        init_edge: where a fresh run's G1 (and D1, when there) start: an EdgeConnect run or
+            pretrained directory, an official ``EdgeModel_gen.pth``, or a folder holding it
+            (and ``EdgeModel_dis.pth``). Required by "edge_inpaint", whose frozen G1 must be a
+            trained one: the paper's stage 3 starts from the runs of stages 1 and 2.
+        init_inpaint: the same for G2 (and D2): a run, ``InpaintingModel_gen.pth`` or a folder.
     """
 
     mode: str = "edge_inpaint"
     residual_blocks: int = 8
+    width: int = 64
+    ndf: int = 64
     lr: float = 1e-4
     d2g_lr: float = 0.1
     beta1: float = 0.0
@@ -89,6 +105,8 @@ class EdgeConnectConfig:
     style_weight: float = 250.0
     sigma: float = 2.0
     vgg_weights: str = ""
+    init_edge: str = ""
+    init_inpaint: str = ""
 
 
 @dataclass
@@ -133,10 +151,11 @@ class EdgeConnect(GANModel):
         c = self.config
         if c.mode not in MODES:
             raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
-        self.G1 = EdgeGenerator(c.residual_blocks)
-        self.D1 = PatchDiscriminator(in_channels=2, norm="none", spectral_norm=True, bias=False)
-        self.G2 = InpaintGenerator(c.residual_blocks)
-        self.D2 = PatchDiscriminator(in_channels=3, norm="none", spectral_norm=True, bias=False)
+        patch = {"ndf": c.ndf, "norm": "none", "spectral_norm": True, "bias": False}
+        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width)
+        self.D1 = PatchDiscriminator(in_channels=2, **patch)
+        self.G2 = InpaintGenerator(c.residual_blocks, width=c.width)
+        self.D2 = PatchDiscriminator(in_channels=3, **patch)
         self.gan_loss = AdversarialLoss(c.gan_loss)
 
     def _build_vgg_losses(self) -> None:
@@ -168,6 +187,19 @@ class EdgeConnect(GANModel):
         }
         self.schedulers = {}
         self._build_vgg_losses()
+
+    def load_initial_weights(self) -> None:
+        """Start from the edge and inpaint stages named by ``init_edge`` / ``init_inpaint``."""
+        c = self.config
+        if c.mode == "edge_inpaint" and not c.init_edge:
+            raise ConfigError(
+                "mode edge_inpaint trains G2 on the edges of a frozen, trained G1: set "
+                "model.init_edge=RUN_OR_EdgeModel_gen.pth (an 'edge' or 'joint' run)"
+            )
+        for stage, source in (("edge", c.init_edge), ("inpaint", c.init_inpaint)):
+            if source:
+                for name, state in stage_weights(source, stage).items():
+                    load_network_state(getattr(self, name), state, f"{name} from {source}")
 
     # ---- edges ---------------------------------------------------------------------------------
     def canny(self, images: Tensor) -> tuple[Tensor, Tensor]:
@@ -331,3 +363,51 @@ class EdgeConnect(GANModel):
         raise ConfigError(
             f"unknown edgeconnect dataset '{data_config.dataset}'; use 'skimage' or 'folder'"
         )
+
+
+STAGE_NETWORKS = {"edge": ("G1", "D1"), "inpaint": ("G2", "D2")}
+OFFICIAL_STAGE_FILES = {"edge": "EdgeModel", "inpaint": "InpaintingModel"}
+
+
+def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]]:
+    """The state dicts of one stage's networks ("edge": G1, D1; "inpaint": G2, D2) at ``source``.
+
+    ``source`` is an EdgeConnect run or pretrained directory, an official ``*_gen.pth`` file, or
+    a folder holding the official ``<EdgeModel|InpaintingModel>_gen.pth`` (and ``_dis.pth``).
+    The generator must be there; the discriminator is used when present.
+
+    Raises:
+        CheckpointError: nothing loadable at ``source``, another model's checkpoint, or a
+            checkpoint without the stage's generator.
+    """
+    from compogan.interop.edgeconnect import load_official_edgeconnect
+
+    path = Path(source)
+    generator, discriminator = STAGE_NETWORKS[stage]
+    official = OFFICIAL_STAGE_FILES[stage]
+    if path.is_file():
+        return {generator: load_official_edgeconnect(path)[0].state_dict()}
+    if (path / f"{official}_gen.pth").is_file():
+        found = {generator: load_official_edgeconnect(path / f"{official}_gen.pth")[0]}
+        if (path / f"{official}_dis.pth").is_file():
+            found[discriminator] = load_official_edgeconnect(path / f"{official}_dis.pth")[0]
+        return {name: network.state_dict() for name, network in found.items()}
+    directory = resolve_checkpoint_dir(path)
+    metadata = read_metadata(directory)
+    if metadata["model"] != EdgeConnect.name:
+        raise CheckpointError(
+            f"{directory} holds a '{metadata['model']}' checkpoint, not EdgeConnect"
+        )
+    networks = metadata.get("networks") or EdgeConnect.network_names
+    if generator not in networks:
+        raise CheckpointError(f"{directory} holds no {generator} to start the {stage} stage from")
+    weights = read_weights(directory)
+    return {
+        name: {
+            key[len(name) + 1 :]: value
+            for key, value in weights.items()
+            if key.startswith(f"{name}.")
+        }
+        for name in (generator, discriminator)
+        if name in networks
+    }

@@ -3,12 +3,14 @@
 Both share one encoder / dilated-residual / decoder layout, assembled from
 :class:`~compogan.nn.blocks.ConvNormAct` and :class:`~compogan.nn.blocks.ResnetBlock`:
 
-- encoder: reflect-padded 7x7 conv to 64, 4x4 stride-2 convs (padding 1) to 128 and 256, each
-  with InstanceNorm (no affine, no running statistics) and ReLU;
-- middle: ``residual_blocks`` residual blocks at 256 channels whose first conv has dilation 2
+- encoder: reflect-padded 7x7 conv to w = 64 channels, 4x4 stride-2 convs (padding 1) to 2w and
+  4w, each with InstanceNorm (no affine, no running statistics) and ReLU;
+- middle: ``residual_blocks`` residual blocks at 4w channels whose first conv has dilation 2
   (reflect padding);
-- decoder: two 4x4 stride-2 transposed convs (padding 1) to 128 and 64 with InstanceNorm and ReLU,
+- decoder: two 4x4 stride-2 transposed convs (padding 1) to 2w and w with InstanceNorm and ReLU,
   then a reflect-padded 7x7 conv to the output channels.
+
+The width w is 64 in the paper (and needed for official weights); CPU configs may narrow it.
 
 :class:`EdgeGenerator` (G1) has spectral norm on every conv but the last and no bias in its
 residual blocks; :class:`InpaintGenerator` (G2) has no spectral norm. Parameter shapes equal the
@@ -27,7 +29,7 @@ from torch import nn
 from compogan.nn.blocks import ConvNormAct, ResnetBlock, check_divisible
 
 SIZE_MULTIPLE = 4
-BOTTLENECK_CHANNELS = 256
+PAPER_WIDTH = 64
 RESIDUAL_DILATION = 2
 
 
@@ -81,7 +83,7 @@ class _EdgeConnectGenerator(nn.Module):
     """Encoder, dilated residual blocks and decoder shared by both EdgeConnect generators.
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H, W), H and W divisible by 4.
-    The head's activation is ``head_activation``.
+    The head's activation is ``head_activation``; ``width`` is the first conv's channels.
     """
 
     def __init__(
@@ -91,18 +93,20 @@ class _EdgeConnectGenerator(nn.Module):
         residual_blocks: int,
         spectral_norm: bool,
         head_activation: str,
+        width: int = PAPER_WIDTH,
     ) -> None:
         super().__init__()
         inner = {"norm": "instance", "activation": "relu", "spectral_norm": spectral_norm}
+        bottleneck = 4 * width
         self.encoder = nn.Sequential(
-            ConvNormAct(in_channels, 64, 7, padding=3, padding_mode="reflect", **inner),
-            ConvNormAct(64, 128, 4, stride=2, padding=1, **inner),
-            ConvNormAct(128, BOTTLENECK_CHANNELS, 4, stride=2, padding=1, **inner),
+            ConvNormAct(in_channels, width, 7, padding=3, padding_mode="reflect", **inner),
+            ConvNormAct(width, 2 * width, 4, stride=2, padding=1, **inner),
+            ConvNormAct(2 * width, bottleneck, 4, stride=2, padding=1, **inner),
         )
         self.middle = nn.Sequential(
             *(
                 ResnetBlock(
-                    BOTTLENECK_CHANNELS,
+                    bottleneck,
                     dilation=RESIDUAL_DILATION,
                     norm="instance",
                     padding_mode="reflect",
@@ -113,10 +117,15 @@ class _EdgeConnectGenerator(nn.Module):
             )
         )
         self.decoder = nn.Sequential(
-            ConvNormAct(BOTTLENECK_CHANNELS, 128, 4, stride=2, padding=1, transposed=True, **inner),
-            ConvNormAct(128, 64, 4, stride=2, padding=1, transposed=True, **inner),
+            ConvNormAct(bottleneck, 2 * width, 4, stride=2, padding=1, transposed=True, **inner),
+            ConvNormAct(2 * width, width, 4, stride=2, padding=1, transposed=True, **inner),
             ConvNormAct(
-                64, out_channels, 7, padding=3, padding_mode="reflect", activation=head_activation
+                width,
+                out_channels,
+                7,
+                padding=3,
+                padding_mode="reflect",
+                activation=head_activation,
             ),
         )
 
@@ -140,10 +149,13 @@ class EdgeGenerator(_EdgeConnectGenerator):
         residual_blocks: dilated residual blocks at the bottleneck (8 in the paper).
         spectral_norm: spectral norm on every conv but the last (the official setting); without
             it the residual convs get biases, as in the official code.
+        width: channels of the first conv (64 in the paper; 2x and 4x that deeper in).
     """
 
-    def __init__(self, residual_blocks: int = 8, spectral_norm: bool = True) -> None:
-        super().__init__(3, 1, residual_blocks, spectral_norm, head_activation="sigmoid")
+    def __init__(
+        self, residual_blocks: int = 8, spectral_norm: bool = True, width: int = PAPER_WIDTH
+    ) -> None:
+        super().__init__(3, 1, residual_blocks, spectral_norm, "sigmoid", width)
 
 
 class InpaintGenerator(_EdgeConnectGenerator):
@@ -155,10 +167,11 @@ class InpaintGenerator(_EdgeConnectGenerator):
 
     Args:
         residual_blocks: dilated residual blocks at the bottleneck (8 in the paper).
+        width: channels of the first conv (64 in the paper; 2x and 4x that deeper in).
     """
 
-    def __init__(self, residual_blocks: int = 8) -> None:
-        super().__init__(4, 3, residual_blocks, spectral_norm=False, head_activation="tanh")
+    def __init__(self, residual_blocks: int = 8, width: int = PAPER_WIDTH) -> None:
+        super().__init__(4, 3, residual_blocks, False, "tanh", width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 4, H, W) in [0, 1] -> (N, 3, H, W) in [0, 1].

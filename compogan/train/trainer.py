@@ -158,6 +158,8 @@ class Trainer:
         self.model.configure_optimizers(cfg.steps)
         if self.resume:
             self._load_latest_checkpoint()
+        else:
+            self.model.load_initial_weights()
         if self.dist.enabled:
             self.model.distribute(ddp_wrapper(self.device))
         if self.dist.is_main:
