@@ -1,6 +1,7 @@
 """EdgeConnect benchmark: inpainting quality per hole-area bucket against OpenCV's inpainting.
 
     python benchmarks/edgeconnect_bench.py quality --minutes 30
+    python benchmarks/edgeconnect_bench.py speed --steps 2
 
 Trains configs/edgeconnect/skimage_cpu.yaml (joint mode, 64 px) on CPU for a wall-clock budget,
 then scores, on fixed crops of the scikit-image photos (the test split) with the fixed evaluation
@@ -8,12 +9,23 @@ masks of each bucket: OpenCV Telea, OpenCV Navier-Stokes, our G2 without predict
 edges inside the hole) and our edge→inpaint model (G1's edges in the hole). PSNR (of the set's
 mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
 identical for every method.
+
+Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
+perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
+one and needs no download), each mode in its own process for its peak memory; and the latency of
+:class:`~compogan.pipelines.Inpainter` (work size 256, the crop strategy) at 512, 1024 and 2048 px
+for a large free-form hole (10–20 % of the image, spread over all of it: the crop is the whole
+image, scaled down) and for one 128x128 hole (the crop is a 256 px window around it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +33,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from machine import machine
 
 from compogan.config import load_config
 from compogan.data.masks import EVALUATION_BUCKETS, evaluation_masks
 from compogan.metrics.image import l1_error, mse, ssim
-from compogan.models.edgeconnect import EdgeConnect
+from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
+from compogan.nn import VGG19
+from compogan.pipelines import Inpainter
 from compogan.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,15 +141,100 @@ def quality(minutes: float, run_dir: Path) -> dict:
     return summary
 
 
+def measure_training_step(mode: str, steps: int, device: str) -> dict:
+    """Seconds per training step of ``mode`` and peak memory at the released setting."""
+    with tempfile.TemporaryDirectory() as folder:
+        vgg_file = Path(folder) / "vgg19-random.pth"
+        torch.save(VGG19().state_dict(), vgg_file)
+        model = EdgeConnect(EdgeConnectConfig(mode=mode, vgg_weights=str(vgg_file))).to(device)
+        model.configure_optimizers(steps)
+    model.train()
+    size, batch_size = 256, 8
+    masks = torch.from_numpy(evaluation_masks(size, "20-30", batch_size)).unsqueeze(1)
+    batch = {"image": torch.rand(batch_size, 3, size, size) * 2 - 1, "mask": masks}
+    model.training_step(batch)
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.training_step(batch)
+    if device == "cuda":
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "mode": mode,
+        "size": size,
+        "batch": batch_size,
+        "step_seconds": (time.perf_counter() - start) / steps,
+        "peak_mib": peak,
+    }
+
+
+def latency_masks(side: int) -> dict[str, np.ndarray]:
+    """A spread-out 10–20 % free-form hole and one central 128x128 hole, (side, side) bool."""
+    spread = evaluation_masks(256, "10-20", 1, seed=MASKS_PER_IMAGE_SEED)[0]
+    spread = cv2.resize(spread, (side, side), interpolation=cv2.INTER_NEAREST) > 0.5
+    box = np.zeros((side, side), dtype=bool)
+    box[side // 2 - 64 : side // 2 + 64, side // 2 - 64 : side // 2 + 64] = True
+    return {"10-20 % free-form hole over the image": spread, "one 128x128 hole": box}
+
+
+def measure_latency(device: str, repeats: int = 3) -> dict[str, dict[str, float]]:
+    """Seconds per :class:`Inpainter` call at 512, 1024 and 2048 px (paper-size networks)."""
+    inpainter = Inpainter(EdgeConnect(EdgeConnectConfig(content_weight=0, style_weight=0)), device)
+    rng = np.random.default_rng(0)
+    table: dict[str, dict[str, float]] = {}
+    for side in (512, 1024, 2048):
+        image = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+        for name, mask in latency_masks(side).items():
+            inpainter(image, mask)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                inpainter(image, mask)
+            table.setdefault(name, {})[str(side)] = (time.perf_counter() - start) / repeats
+    return table
+
+
+def speed(steps: int, device: str) -> dict:
+    rows = []
+    for mode in ("edge", "inpaint", "joint"):
+        code = (
+            "import json, sys; sys.path.insert(0, 'benchmarks'); import edgeconnect_bench as b; "
+            f"print(json.dumps(b.measure_training_step('{mode}', {steps}, '{device}')))"
+        )
+        output = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+        rows.append(json.loads(output.strip().splitlines()[-1]))
+    latency = measure_latency(device)
+    print(f"\nEdgeConnect speed on {machine()}, {steps} timed steps\n")
+    print("| mode | train step at 256 px, batch 8 (s) | peak memory (MiB) |\n|---|---|---|")
+    for r in rows:
+        print(f"| {r['mode']} | {r['step_seconds']:.2f} | {r['peak_mib']:.0f} |")
+    print("\n| hole | 512 px (s) | 1024 px (s) | 2048 px (s) |\n|---|---|---|---|")
+    for name, seconds in latency.items():
+        print(f"| {name} | " + " | ".join(f"{seconds[k]:.2f}" for k in seconds) + " |")
+    return {"machine": machine(), "training": rows, "inpaint_seconds": latency}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     quality_parser = sub.add_parser("quality")
     quality_parser.add_argument("--minutes", type=float, default=30.0)
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-edgeconnect")
+    speed_parser = sub.add_parser("speed")
+    speed_parser.add_argument("--steps", type=int, default=2)
+    speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    output = quality(args.minutes, args.run_dir)
+    if args.what == "speed":
+        output = speed(args.steps, args.device)
+    else:
+        output = quality(args.minutes, args.run_dir)
     name = f"edgeconnect_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     (RESULTS / name).write_text(json.dumps(output, indent=2))
 

@@ -218,3 +218,17 @@ def test_narrow_cpu_networks() -> None:
     model.configure_optimizers(2)
     losses = model.training_step(batch())
     assert all(torch.isfinite(value) for value in losses.values())
+
+
+def test_held_out_photos_split_the_skimage_data() -> None:
+    config = EdgeConnectDataConfig(size=32, length=4, test_length=2, test_photos=["chelsea"])
+    train = EdgeConnect.build_dataset(config, "train")
+    test = EdgeConnect.build_dataset(config, "test")
+    assert "chelsea" not in train.photos and len(train.photos) == 11
+    assert test.photos == ("chelsea",)
+    assert len(EdgeConnect.build_dataset(EdgeConnectDataConfig(), "test").photos) == 12
+    with pytest.raises(ConfigError, match=r"unknown data\.test_photos"):
+        EdgeConnect.build_dataset(replace(config, test_photos=["lena"]), "train")
+    with pytest.raises(ConfigError, match="every photo"):
+        everything = list(EdgeConnect.build_dataset(EdgeConnectDataConfig(), "test").photos)
+        EdgeConnect.build_dataset(replace(config, test_photos=everything), "train")

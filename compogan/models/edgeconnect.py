@@ -27,7 +27,7 @@ which needs no pretrained file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,8 @@ class EdgeConnectDataConfig:
         size: side of the square training images (256 in the paper).
         length: items per epoch for "skimage".
         test_length: evaluation items for "skimage".
+        test_photos: "skimage" photos held out: the training split never sees them and the
+            test split shows only them. Empty: every photo in both splits (other crops).
     """
 
     dataset: str = "skimage"
@@ -131,6 +133,7 @@ class EdgeConnectDataConfig:
     size: int = 256
     length: int = 2000
     test_length: int = 64
+    test_photos: list[str] = field(default_factory=list)
 
 
 @register_model
@@ -343,9 +346,16 @@ class EdgeConnect(GANModel):
         if data_config.dataset == "skimage":
             from compogan.data.inpainting import SyntheticInpainting
 
-            length = data_config.length if split == "train" else data_config.test_length
+            train = split == "train"
+            length = data_config.length if train else data_config.test_length
             return SyntheticInpainting(
-                split, data_config.size, length, data_config.mask_kind, mask_root, seed=seed
+                split,
+                data_config.size,
+                length,
+                data_config.mask_kind,
+                mask_root,
+                photos=photo_split(data_config.test_photos, train),
+                seed=seed,
             )
         if data_config.dataset == "folder":
             from compogan.data.inpainting import InpaintingFolder
@@ -411,3 +421,20 @@ def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]
         for name in (generator, discriminator)
         if name in networks
     }
+
+
+def photo_split(test_photos: list[str], train: bool) -> tuple[str, ...]:
+    """The scikit-image photos of a split when ``test_photos`` are held out of training."""
+    from compogan.data.inpainting import SKIMAGE_PHOTOS
+
+    unknown = sorted(set(test_photos) - set(SKIMAGE_PHOTOS))
+    if unknown:
+        raise ConfigError(f"unknown data.test_photos {unknown}; use names from {SKIMAGE_PHOTOS}")
+    if not test_photos:
+        return SKIMAGE_PHOTOS
+    if train:
+        kept = tuple(name for name in SKIMAGE_PHOTOS if name not in test_photos)
+        if not kept:
+            raise ConfigError("data.test_photos holds out every photo; keep some for training")
+        return kept
+    return tuple(dict.fromkeys(test_photos))
