@@ -305,6 +305,18 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert torch.equal(result[0], expected[0]) and torch.equal(result[1], expected[1])
 
 
+def test_cosine_supervised_schedule_decays_to_zero_then_stays() -> None:
+    model = tiny_model(supervised_pretrain_steps=4, supervised_lr_schedule="cosine")
+    lr = model.optimizers["S"].param_groups[0]["lr"]
+    seen = []
+    for _ in range(6):
+        seen.append(model.optimizers["S"].param_groups[0]["lr"] / lr)
+        model.optimizers["S"].step()
+        model.schedulers["S"].step()
+    assert seen == pytest.approx([1.0, 0.853553, 0.5, 0.146447, 0.0, 0.0], abs=1e-6)
+    assert "S" not in tiny_model().schedulers
+
+
 # ---- configuration -----------------------------------------------------------------------------
 def test_bad_settings_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="warp_type"):
@@ -313,6 +325,8 @@ def test_bad_settings_are_config_errors() -> None:
         STGAN(replace(TINY, composition="multiplicative"))
     with pytest.raises(ConfigError, match="warp_n"):
         STGAN(replace(TINY, warp_n=0))
+    with pytest.raises(ConfigError, match="supervised_lr_schedule"):
+        STGAN(replace(TINY, supervised_lr_schedule="step"))
     model = STGAN(TINY, STGANDataConfig(size=SIZE))
     with pytest.raises(ConfigError, match=r"set train\.steps=6"):
         model.configure_optimizers(1000)

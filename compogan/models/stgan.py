@@ -107,6 +107,8 @@ class STGANConfig:
         supervised_perturbation: std of the sl(3)/affine perturbation G_1 learns to undo there.
         lr_supervised: Adam learning rate of the supervised pre-training (None = lr_g; ours,
             the papers do not give one).
+        supervised_lr_schedule: "constant", or "cosine" (lr_supervised decays to 0 over the
+            supervised steps along a half cosine; ours).
         critic_pretrain_steps: steps training the critic alone (50k).
         steps_per_stage: steps of each adversarial stage k = 1..warp_n (50k).
         init_stage_from_previous: stage k > 1 starts with G_k a copy of G_{k-1} (else G_k keeps
@@ -133,6 +135,7 @@ class STGANConfig:
     supervised_pretrain_steps: int = 0
     supervised_perturbation: float = 0.1
     lr_supervised: float | None = None
+    supervised_lr_schedule: str = "constant"
     critic_pretrain_steps: int = 50000
     steps_per_stage: int = 50000
     init_stage_from_previous: bool = True
@@ -187,6 +190,11 @@ def check_config(config: STGANConfig) -> None:
         raise ConfigError("stgan critic_steps and steps_per_stage must be at least 1")
     if min(config.supervised_pretrain_steps, config.critic_pretrain_steps) < 0:
         raise ConfigError("stgan pre-training step counts must be >= 0")
+    if config.supervised_lr_schedule not in ("constant", "cosine"):
+        raise ConfigError(
+            f"unknown stgan supervised_lr_schedule '{config.supervised_lr_schedule}'; "
+            "use 'constant' or 'cosine'"
+        )
 
 
 def predictor_names(warp_n: int) -> tuple[str, ...]:
@@ -396,6 +404,15 @@ class STGAN(GANModel):
             )
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), c.lr_d, betas=betas)
         self.schedulers = {}
+        if c.supervised_pretrain_steps > 0 and c.supervised_lr_schedule == "cosine":
+            self.schedulers["S"] = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizers["S"], self.supervised_lr_factor
+            )
+
+    def supervised_lr_factor(self, step: int) -> float:
+        """The cosine schedule's factor on lr_supervised after ``step`` training steps."""
+        progress = min(step / self.config.supervised_pretrain_steps, 1.0)
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     # ---- warps ---------------------------------------------------------------------------------
     def initial_warp(self, init: Tensor) -> Warp:
