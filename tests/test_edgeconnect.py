@@ -123,7 +123,10 @@ def test_trains_through_the_trainer_and_round_trips(tmp_path: Path) -> None:
     assert torch.equal(loaded.inpaint(data["image"], data["mask"])[0], expected)
 
 
-@pytest.mark.parametrize("name", ["places2_edge.yaml", "places2_inpaint.yaml", "skimage_cpu.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    ["places2_edge.yaml", "places2_inpaint.yaml", "places2_edge_inpaint.yaml", "skimage_cpu.yaml"],
+)
 def test_shipped_configs_load(name: str) -> None:
     load_config(EdgeConnect, ROOT / "configs" / "edgeconnect" / name)
 
