@@ -3,12 +3,15 @@
     python benchmarks/edgeconnect_bench.py quality --minutes 30
     python benchmarks/edgeconnect_bench.py speed --steps 2
 
-Trains configs/edgeconnect/skimage_cpu.yaml (joint mode, 64 px) on CPU for a wall-clock budget,
-then scores, on fixed crops of the scikit-image photos (the test split) with the fixed evaluation
-masks of each bucket: OpenCV Telea, OpenCV Navier-Stokes, our G2 without predicted edges (no
-edges inside the hole) and our edge→inpaint model (G1's edges in the hole). PSNR (of the set's
-mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
-identical for every method.
+Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
+networks) within a wall-clock budget: stage 1 (edge) and stage 2 (inpaint, on Canny edges of the
+ground truth) are independent, so they train side by side, one process and one thread each, for
+two thirds of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's edges, starting from both
+runs) trains with every thread for the last third. Scored on crops of the scikit-image photos
+held out of training (data.test_photos) with the fixed evaluation masks of each bucket: OpenCV
+Telea, OpenCV Navier-Stokes, our inpaint-only model (stage 2's G2 with no edges in the hole) and
+our edge→inpaint model (stage 3). PSNR (of the set's mean squared error), mean SSIM and mean L1
+(on [0, 1]) over whole images; known pixels are identical for every method.
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
@@ -34,6 +37,7 @@ import cv2
 import numpy as np
 import torch
 from machine import machine
+from omegaconf import DictConfig
 
 from compogan.config import load_config
 from compogan.data.masks import EVALUATION_BUCKETS, evaluation_masks
@@ -45,6 +49,7 @@ from compogan.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+CPU_CONFIG = ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml"
 MASKS_PER_IMAGE_SEED = 7
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -65,17 +70,19 @@ def opencv_method(flag: int) -> Method:
     return run
 
 
-def model_methods(model: EdgeConnect) -> dict[str, Method]:
-    def edge_to_inpaint(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        return model.inpaint(images, masks)[0]
+def model_methods(inpaint_only: EdgeConnect, edge_inpaint: EdgeConnect) -> dict[str, Method]:
+    """Our two rows: stage 2's G2 with no edges in the hole, and the stage-3 model."""
 
     def without_edges(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        _, canny = model.canny(images)
-        return model.inpaint(images, masks, edges=canny * (1 - masks))[0]
+        _, canny = inpaint_only.canny(images)
+        return inpaint_only.inpaint(images, masks, edges=canny * (1 - masks))[0]
+
+    def edge_to_inpaint(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        return edge_inpaint.inpaint(images, masks)[0]
 
     return {
-        "ours: G2 without predicted edges": without_edges,
-        "ours: edge → inpaint": edge_to_inpaint,
+        "ours: inpaint only (stage 2, no edges in the hole)": without_edges,
+        "ours: edge → inpaint (stage 3)": edge_to_inpaint,
     }
 
 
@@ -92,28 +99,68 @@ def score(method: Method, images: torch.Tensor, masks: torch.Tensor) -> dict[str
     }
 
 
+def stage_config(mode: str, minutes: float, run_dir: Path) -> DictConfig:
+    """The CPU config for one stage, stopping after ``minutes`` of wall clock."""
+    overrides = [
+        f"model.mode={mode}",
+        f"train.max_minutes={minutes}",
+        "train.steps=1000000",
+        "train.progress=false",
+        "train.checkpoint_every=1000",
+    ]
+    if mode == "edge_inpaint":
+        overrides += [
+            f"model.init_edge={run_dir / 'edge'}",
+            f"model.init_inpaint={run_dir / 'inpaint'}",
+        ]
+    return load_config(EdgeConnect, CPU_CONFIG, overrides)
+
+
+def train_stage(mode: str, minutes: float, run_dir: Path, threads: int) -> dict:
+    """Train one stage into ``run_dir / mode`` with ``threads`` CPU threads."""
+    torch.set_num_threads(threads)
+    result = Trainer(
+        EdgeConnect, stage_config(mode, minutes, run_dir), run_dir / mode, device="cpu"
+    ).fit()
+    return {"mode": mode, "steps": result.step, "seconds": result.seconds, "threads": threads}
+
+
+def train_side_by_side(modes: tuple[str, ...], minutes: float, run_dir: Path) -> list[dict]:
+    """Train independent stages at once, one process and one thread each."""
+    processes = []
+    for mode in modes:
+        code = (
+            "import json, sys; sys.path.insert(0, 'benchmarks'); import edgeconnect_bench as b; "
+            f"from pathlib import Path; print(json.dumps(b.train_stage('{mode}', {minutes}, "
+            f"Path('{run_dir}'), 1)))"
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            )
+        )
+    outputs = [process.communicate()[0] for process in processes]
+    if any(process.returncode for process in processes):
+        raise SystemExit("a training stage failed; see the messages above")
+    return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+
+
 def quality(minutes: float, run_dir: Path) -> dict:
-    config_path = ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml"
-    config = load_config(
-        EdgeConnect,
-        config_path,
-        [
-            f"train.max_minutes={minutes}",
-            "train.steps=100000",
-            "train.progress=false",
-            "train.checkpoint_every=1000",
-        ],
-    )
-    trainer = Trainer(EdgeConnect, config, run_dir, device="cpu")
-    result = trainer.fit()
-    model = trainer.model.eval()
-    test_set = EdgeConnect.build_dataset(model.data_config, "test", seed=config.train.seed)
+    """The paper's three stages within ``minutes`` of wall clock on this machine's cores:
+    stages 1 (edge) and 2 (inpaint) side by side for two thirds of it, stage 3 (edge_inpaint,
+    starting from both) with every thread for the last third; then the scores."""
+    stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir)
+    stages.append(train_stage("edge_inpaint", minutes / 3, run_dir, torch.get_num_threads()))
+    inpaint_only = EdgeConnect.from_pretrained(run_dir / "inpaint")
+    edge_inpaint = EdgeConnect.from_pretrained(run_dir / "edge_inpaint")
+    data_config = edge_inpaint.data_config
+    test_set = EdgeConnect.build_dataset(data_config, "test", seed=0)
     images = torch.stack([test_set[i]["image"] for i in range(len(test_set))])
     size = images.shape[-1]
     methods: dict[str, Method] = {
         "OpenCV Telea": opencv_method(cv2.INPAINT_TELEA),
         "OpenCV Navier-Stokes": opencv_method(cv2.INPAINT_NS),
-        **model_methods(model),
+        **model_methods(inpaint_only, edge_inpaint),
     }
     table: dict[str, dict[str, dict[str, float]]] = {}
     for bucket in EVALUATION_BUCKETS:
@@ -123,18 +170,24 @@ def quality(minutes: float, run_dir: Path) -> dict:
         torch.manual_seed(0)
         table[bucket] = {name: score(method, images, masks) for name, method in methods.items()}
     summary = {
-        "config": str(config_path),
+        "machine": machine(),
+        "config": str(CPU_CONFIG),
         "minutes": minutes,
-        "steps": result.step,
-        "train_seconds": result.seconds,
+        "stages": stages,
+        "test_photos": list(data_config.test_photos),
         "test_images": len(images),
         "scores": table,
     }
     print(
-        f"\nEdgeConnect, {len(images)} test crops at {size} px, {result.step} steps in "
-        f"{result.seconds / 60:.1f} min on CPU\n"
+        f"\nEdgeConnect, {len(images)} test crops at {size} px of the held-out photos "
+        f"{list(data_config.test_photos)}"
     )
-    print("| hole area | method | PSNR (dB) | SSIM | L1 |\n|---|---|---|---|---|")
+    for stage in stages:
+        print(
+            f"stage {stage['mode']}: {stage['steps']} steps in {stage['seconds'] / 60:.1f} min, "
+            f"{stage['threads']} thread(s)"
+        )
+    print("\n| hole area | method | PSNR (dB) | SSIM | L1 |\n|---|---|---|---|---|")
     for bucket, rows in table.items():
         for name, s in rows.items():
             print(f"| {bucket}% | {name} | {s['psnr']:.2f} | {s['ssim']:.3f} | {s['l1']:.4f} |")

@@ -173,6 +173,8 @@ def test_a_fresh_trainer_run_loads_the_initial_weights_and_a_resume_does_not(
         "model.mode=edge_inpaint",
         f"model.init_edge={edge_dir}",
         "model.residual_blocks=1",
+        "model.width=64",
+        "model.ndf=64",
         "data.size=32",
         "data.length=4",
         "train.steps=2",

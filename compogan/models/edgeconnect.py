@@ -11,12 +11,13 @@ D2 judges images. With the released configuration's weights:
            + 0.1 · Σ VGG-19 relu{1..5}_1 L1 + 250 · Σ Gram L1 at relu2_2, 3_4, 4_4, 5_2
     L_D  = ½ (L_adv(real) + L_adv(fake))                                        (non-saturating)
 
-Adam with β = (0, 0.9), lr 1e-4 for the generators and 0.1 × that for the discriminators; Canny
-σ = 2 (0 draws σ ∈ [1, 4] per image). The README of the reference lists other weights than its
+Adam with β = (0, 0.9), lr 1e-4 for the generators and 0.1 × that for the discriminators; conv
+weights start from N(0, 0.02); Canny σ = 2 (0 draws σ ∈ [1, 4] per image). The README of the reference lists other weights than its
 released config.yml; these are the config's.
 
 Modes (``model.mode``): "edge" (stage 1 alone), "inpaint" (stage 2 on Canny edges of the ground
-truth), "edge_inpaint" (stage 2 on edges from a frozen G1: the released model), "joint" (both
+truth), "edge_inpaint" (stage 3: stage 2 on edges from a frozen G1, the released model; it starts
+from the stage-1 and stage-2 runs named by ``init_edge`` / ``init_inpaint``), "joint" (both
 trained together; G2's input edges are detached, so each stage learns from its own losses).
 
 Choices: images in compogan's [-1, 1] convention outside the networks, which keep the official
@@ -45,7 +46,7 @@ from compogan.models.base import (
     resolve_checkpoint_dir,
     set_requires_grad,
 )
-from compogan.nn import PatchDiscriminator, load_vgg19
+from compogan.nn import PatchDiscriminator, init_weights, load_vgg19
 from compogan.nn.inpainting import (
     EdgeGenerator,
     InpaintGenerator,
@@ -57,6 +58,8 @@ from compogan.nn.inpainting import (
 from compogan.registry import register_model
 
 MODES = ("edge", "inpaint", "edge_inpaint", "joint")
+INIT_STD = 0.02
+"""Conv weights start from N(0, 0.02), biases from 0, as in the reference code."""
 
 
 @dataclass
@@ -159,6 +162,8 @@ class EdgeConnect(GANModel):
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
         self.G2 = InpaintGenerator(c.residual_blocks, width=c.width)
         self.D2 = PatchDiscriminator(in_channels=3, **patch)
+        for network in (self.G1, self.D1, self.G2, self.D2):
+            init_weights(network, kind="normal", gain=INIT_STD)
         self.gan_loss = AdversarialLoss(c.gan_loss)
 
     def _build_vgg_losses(self) -> None:
