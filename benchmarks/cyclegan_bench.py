@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
-from machine import machine
+from common import in_fresh_process, machine
 
 from compogan.config import load_config
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
@@ -78,14 +76,8 @@ def speed(device: str, steps: int) -> list[dict]:
     """Run each size in its own process so peak memory is per size."""
     rows = []
     for size, n_blocks in ((128, 6), (256, 9)):
-        code = (
-            "import json, sys; sys.path.insert(0, 'benchmarks'); import cyclegan_bench as b; "
-            f"print(json.dumps(b.measure_training_step({size}, {n_blocks}, '{device}', {steps})))"
-        )
-        output = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
+        call = f"measure_training_step({size}, {n_blocks}, {device!r}, {steps})"
+        rows.append(in_fresh_process("cyclegan_bench", call))
     print(f"\nCycleGAN speed on {machine()}, batch 1, {steps} timed steps\n")
     print("| size | blocks | train step (s) | peak memory (MiB) | inference (images/s, batch 4) |")
     print("|---|---|---|---|---|")

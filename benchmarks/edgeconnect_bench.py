@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from machine import machine
+from common import in_fresh_process, machine, result_of, start_in_fresh_process
 from omegaconf import DictConfig
 
 from compogan.config import load_config
@@ -116,8 +114,9 @@ def stage_config(mode: str, minutes: float, run_dir: Path) -> DictConfig:
     return load_config(EdgeConnect, CPU_CONFIG, overrides)
 
 
-def train_stage(mode: str, minutes: float, run_dir: Path, threads: int) -> dict:
+def train_stage(mode: str, minutes: float, run_dir: str | Path, threads: int) -> dict:
     """Train one stage into ``run_dir / mode`` with ``threads`` CPU threads."""
+    run_dir = Path(run_dir)
     torch.set_num_threads(threads)
     result = Trainer(
         EdgeConnect, stage_config(mode, minutes, run_dir), run_dir / mode, device="cpu"
@@ -127,22 +126,13 @@ def train_stage(mode: str, minutes: float, run_dir: Path, threads: int) -> dict:
 
 def train_side_by_side(modes: tuple[str, ...], minutes: float, run_dir: Path) -> list[dict]:
     """Train independent stages at once, one process and one thread each."""
-    processes = []
-    for mode in modes:
-        code = (
-            "import json, sys; sys.path.insert(0, 'benchmarks'); import edgeconnect_bench as b; "
-            f"from pathlib import Path; print(json.dumps(b.train_stage('{mode}', {minutes}, "
-            f"Path('{run_dir}'), 1)))"
+    processes = [
+        start_in_fresh_process(
+            "edgeconnect_bench", f"train_stage({mode!r}, {minutes}, {str(run_dir)!r}, 1)"
         )
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True
-            )
-        )
-    outputs = [process.communicate()[0] for process in processes]
-    if any(process.returncode for process in processes):
-        raise SystemExit("a training stage failed; see the messages above")
-    return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+        for mode in modes
+    ]
+    return [result_of(process) for process in processes]
 
 
 def quality(minutes: float, run_dir: Path) -> dict:
@@ -254,14 +244,8 @@ def measure_latency(device: str, repeats: int = 3) -> dict[str, dict[str, float]
 def speed(steps: int, device: str) -> dict:
     rows = []
     for mode in ("edge", "inpaint", "joint"):
-        code = (
-            "import json, sys; sys.path.insert(0, 'benchmarks'); import edgeconnect_bench as b; "
-            f"print(json.dumps(b.measure_training_step('{mode}', {steps}, '{device}')))"
-        )
-        output = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
+        call = f"measure_training_step({mode!r}, {steps}, {device!r})"
+        rows.append(in_fresh_process("edgeconnect_bench", call))
     latency = measure_latency(device)
     print(f"\nEdgeConnect speed on {machine()}, {steps} timed steps\n")
     print("| mode | train step at 256 px, batch 8 (s) | peak memory (MiB) |\n|---|---|---|")

@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
-from machine import machine
+from common import in_fresh_process, machine
 
 from compogan.config import load_config
 from compogan.metrics.placement import mean_corner_errors
@@ -131,14 +129,7 @@ def measure_compose_latency(background_side: int, repeats: int = 3) -> float:
 
 
 def speed(steps: int) -> dict:
-    code = (
-        "import json, sys; sys.path.insert(0, 'benchmarks'); import stgan_bench as b; "
-        f"print(json.dumps(b.measure_training_step({steps})))"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    training = json.loads(output.strip().splitlines()[-1])
+    training = in_fresh_process("stgan_bench", f"measure_training_step({steps})")
     latency = {side: measure_compose_latency(side) for side in (1024, 4096)}
     print(f"\nST-GAN speed on {machine()}\n")
     print(

@@ -1,0 +1,54 @@
+"""What the benchmark scripts share: where they ran, and measuring in a fresh process."""
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parent
+
+
+def machine() -> str:
+    """The GPU's name, or the CPU and its thread count, with the torch version."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
+    return (
+        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads "
+        f"(torch {torch.__version__})"
+    )
+
+
+def start_in_fresh_process(module: str, call: str) -> subprocess.Popen:
+    """Start a Python process that prints ``json.dumps(<module>.<call>)`` as its last line.
+
+    ``module`` is a script of benchmarks/ (without ``.py``); ``call`` a Python expression such as
+    ``"measure_training_step(256, 9, 'cpu', 3)"``. A fresh process has its own peak memory and
+    thread settings.
+    """
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import {module} as m; "
+        f"print(json.dumps(m.{call}))"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=BENCHMARKS.parent, stdout=subprocess.PIPE, text=True
+    )
+
+
+def result_of(process: subprocess.Popen) -> Any:
+    """Wait for a process of :func:`start_in_fresh_process` and return what it printed.
+
+    Exits the benchmark (its own error is already on stderr) when the process failed.
+    """
+    output = process.communicate()[0]
+    if process.returncode:
+        raise SystemExit(f"a benchmark process failed (exit {process.returncode}); see above")
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def in_fresh_process(module: str, call: str) -> Any:
+    """:func:`start_in_fresh_process`, then :func:`result_of`."""
+    return result_of(start_in_fresh_process(module, call))
