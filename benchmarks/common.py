@@ -2,8 +2,11 @@
 
 import json
 import platform
+import resource
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +55,26 @@ def result_of(process: subprocess.Popen) -> Any:
 def in_fresh_process(module: str, call: str) -> Any:
     """:func:`start_in_fresh_process`, then :func:`result_of`."""
     return result_of(start_in_fresh_process(module, call))
+
+
+def time_steps(step: Callable[[], object], steps: int, device: str) -> tuple[float, float]:
+    """Run ``step`` once to warm up, then ``steps`` times.
+
+    Returns:
+        (seconds per step, peak memory in MiB): on CUDA the peak allocated during the timed
+        steps; on CPU the process's peak resident set size so far.
+    """
+    step()
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / steps
+    if cuda:
+        return seconds, torch.cuda.max_memory_allocated() / 2**20
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
 import torch
-from common import in_fresh_process, machine
+from common import in_fresh_process, machine, time_steps
 
 from compogan.config import load_config
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
@@ -40,19 +39,7 @@ def measure_training_step(size: int, n_blocks: int, device: str, steps: int) -> 
     model = CycleGAN(CycleGANConfig(n_blocks=n_blocks)).to(device)
     model.configure_optimizers(1000)
     batch = {"A": torch.rand(1, 3, size, size) * 2 - 1, "B": torch.rand(1, 3, size, size) * 2 - 1}
-    model.training_step(batch)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.training_step(batch)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    seconds = (time.perf_counter() - start) / steps
+    seconds, peak = time_steps(lambda: model.training_step(batch), steps, device)
     with torch.no_grad():
         images = torch.rand(4, 3, size, size, device=device) * 2 - 1
         model.G_A.eval()

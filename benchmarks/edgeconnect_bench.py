@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,7 +33,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from common import in_fresh_process, machine, result_of, start_in_fresh_process
+from common import (
+    in_fresh_process,
+    machine,
+    result_of,
+    start_in_fresh_process,
+    time_steps,
+)
 from omegaconf import DictConfig
 
 from compogan.config import load_config
@@ -195,23 +200,12 @@ def measure_training_step(mode: str, steps: int, device: str) -> dict:
     size, batch_size = 256, 8
     masks = torch.from_numpy(evaluation_masks(size, "20-30", batch_size)).unsqueeze(1)
     batch = {"image": torch.rand(batch_size, 3, size, size) * 2 - 1, "mask": masks}
-    model.training_step(batch)
-    if device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.training_step(batch)
-    if device == "cuda":
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds, peak = time_steps(lambda: model.training_step(batch), steps, device)
     return {
         "mode": mode,
         "size": size,
         "batch": batch_size,
-        "step_seconds": (time.perf_counter() - start) / steps,
+        "step_seconds": seconds,
         "peak_mib": peak,
     }
 
@@ -233,11 +227,8 @@ def measure_latency(device: str, repeats: int = 3) -> dict[str, dict[str, float]
     for side in (512, 1024, 2048):
         image = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
         for name, mask in latency_masks(side).items():
-            inpainter(image, mask)
-            start = time.perf_counter()
-            for _ in range(repeats):
-                inpainter(image, mask)
-            table.setdefault(name, {})[str(side)] = (time.perf_counter() - start) / repeats
+            seconds = time_steps(lambda i=image, m=mask: inpainter(i, m), repeats, device)[0]
+            table.setdefault(name, {})[str(side)] = seconds
     return table
 
 

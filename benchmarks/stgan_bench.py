@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
 import torch
-from common import in_fresh_process, machine
+from common import in_fresh_process, machine, time_steps
 
 from compogan.config import load_config
 from compogan.metrics.placement import mean_corner_errors
@@ -85,10 +84,10 @@ def quality(config_path: Path, overrides: list[str], run_dir: Path) -> dict:
     return summary
 
 
-def measure_training_step(steps: int) -> dict:
-    """Seconds per last-stage training step and peak RSS (MiB) at the paper's setting."""
+def measure_training_step(steps: int, device: str) -> dict:
+    """Seconds per last-stage training step and peak memory (MiB) at the paper's setting."""
     config = STGANConfig()
-    model = STGAN(config, STGANDataConfig(size=config.image_size))
+    model = STGAN(config, STGANDataConfig(size=config.image_size)).to(device)
     model.configure_optimizers(model.total_training_steps())
     model.step_count = model.stage_start(config.warp_n)
     size, batch_size = config.image_size, 20
@@ -100,12 +99,7 @@ def measure_training_step(steps: int) -> dict:
         "init": torch.eye(3).expand(batch_size, 3, 3).clone(),
         "real": torch.rand(batch_size, 3, size, size) * 2 - 1,
     }
-    model.training_step(batch)
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.training_step(batch)
-    seconds = (time.perf_counter() - start) / steps
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds, peak = time_steps(lambda: model.training_step(batch), steps, device)
     return {
         "image_size": size,
         "warp_n": config.warp_n,
@@ -116,21 +110,18 @@ def measure_training_step(steps: int) -> dict:
 
 
 @torch.no_grad()
-def measure_compose_latency(background_side: int, repeats: int = 3) -> float:
+def measure_compose_latency(background_side: int, device: str, repeats: int = 3) -> float:
     """Seconds to place a 1024 px foreground on a square background (paper-size model)."""
-    model = STGAN(STGANConfig()).eval()
-    fg = torch.rand(1, 4, 1024, 1024) * 2 - 1
-    bg = torch.rand(1, 3, background_side, background_side) * 2 - 1
-    model.place(fg, bg, torch.eye(3), keep_steps=False)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        model.place(fg, bg, torch.eye(3), keep_steps=False)
-    return (time.perf_counter() - start) / repeats
+    model = STGAN(STGANConfig()).to(device).eval()
+    fg = torch.rand(1, 4, 1024, 1024, device=device) * 2 - 1
+    bg = torch.rand(1, 3, background_side, background_side, device=device) * 2 - 1
+    init = torch.eye(3, device=device)
+    return time_steps(lambda: model.place(fg, bg, init, keep_steps=False), repeats, device)[0]
 
 
-def speed(steps: int) -> dict:
-    training = in_fresh_process("stgan_bench", f"measure_training_step({steps})")
-    latency = {side: measure_compose_latency(side) for side in (1024, 4096)}
+def speed(steps: int, device: str) -> dict:
+    training = in_fresh_process("stgan_bench", f"measure_training_step({steps}, {device!r})")
+    latency = {side: measure_compose_latency(side, device) for side in (1024, 4096)}
     print(f"\nST-GAN speed on {machine()}\n")
     print(
         f"last-stage training step at {training['image_size']} px, warp_n "
@@ -157,10 +148,11 @@ def main() -> None:
     quality_parser.add_argument("overrides", nargs="*")
     speed_parser = sub.add_parser("speed")
     speed_parser.add_argument("--steps", type=int, default=3)
+    speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.what == "speed":
-        output = speed(args.steps)
+        output = speed(args.steps, args.device)
     else:
         output = quality(args.config, args.overrides, args.run_dir)
     name = f"stgan_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
