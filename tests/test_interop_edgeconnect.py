@@ -9,6 +9,7 @@ written from them with random weights must import into networks with the same ou
 
 import collections
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from torch.nn.utils import spectral_norm as old_spectral_norm
 
 from compogan.errors import CheckpointError
 from compogan.interop.edgeconnect import load_official_edgeconnect
+from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
 from compogan.nn.discriminators import PatchDiscriminator
 from compogan.nn.inpainting import EdgeGenerator, InpaintGenerator
 
@@ -273,3 +275,27 @@ def test_discriminator_features_must_equal_conv1(tmp_path: Path) -> None:
     state = dict(OfficialDiscriminator(3).state_dict())
     state["features.0.weight_orig"] = state["features.0.weight_orig"] + 1
     _assert_one_line_error(_save(tmp_path / "d.pth", "discriminator", state), "does not equal")
+
+
+def test_stage_three_starts_from_an_official_folder(
+    tmp_path: Path, official_edge: nn.Module
+) -> None:
+    _save(tmp_path / "EdgeModel_gen.pth", "generator", official_edge.state_dict())
+    discriminator = _prepared(OfficialDiscriminator(2))
+    _save(tmp_path / "EdgeModel_dis.pth", "discriminator", discriminator.state_dict())
+    config = EdgeConnectConfig(
+        mode="edge_inpaint", init_edge=str(tmp_path), content_weight=0, style_weight=0
+    )
+    model = EdgeConnect(config)
+    model.load_initial_weights()
+    x = torch.rand(2, 3, SIZE, SIZE)
+    d_input = torch.rand(2, 2, SIZE, SIZE)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.G1(x), official_edge(x), atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            torch.sigmoid(model.D1(d_input)), discriminator(d_input)[0], atol=1e-5, rtol=0
+        )
+    narrow = EdgeConnect(replace(config, width=32))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        narrow.load_initial_weights()

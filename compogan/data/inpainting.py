@@ -254,3 +254,23 @@ class SyntheticInpainting(SeededDataset):
         picture = resize_shorter(photo, max(self.size, round(self.size * scale)))
         image = _crop_square(picture, self.size, True, self.train, rng)
         return {"image": image, "mask": self.masks(index, self.size, rng)}
+
+
+def split_photos(test_photos: list[str], train: bool) -> tuple[str, ...]:
+    """The photos of a split of :class:`SyntheticInpainting` with ``test_photos`` held out.
+
+    Training gets every other photo of :data:`SKIMAGE_PHOTOS`, the test split only
+    ``test_photos``; with none held out, both get them all. Raises ConfigError for unknown names
+    or when nothing is left to train on.
+    """
+    unknown = sorted(set(test_photos) - set(SKIMAGE_PHOTOS))
+    if unknown:
+        raise ConfigError(f"unknown data.test_photos {unknown}; use names from {SKIMAGE_PHOTOS}")
+    if not test_photos:
+        return SKIMAGE_PHOTOS
+    if train:
+        kept = tuple(name for name in SKIMAGE_PHOTOS if name not in test_photos)
+        if not kept:
+            raise ConfigError("data.test_photos holds out every photo; keep some for training")
+        return kept
+    return tuple(dict.fromkeys(test_photos))

@@ -12,8 +12,8 @@ D2 judges images. With the released configuration's weights:
     L_D  = ½ (L_adv(real) + L_adv(fake))                                        (non-saturating)
 
 Adam with β = (0, 0.9), lr 1e-4 for the generators and 0.1 × that for the discriminators; conv
-weights start from N(0, 0.02); Canny σ = 2 (0 draws σ ∈ [1, 4] per image). The README of the reference lists other weights than its
-released config.yml; these are the config's.
+weights start from N(0, 0.02); Canny σ = 2 (0 draws σ ∈ [1, 4] per image). The README of the
+reference lists other weights than its released config.yml; these are the config's.
 
 Modes (``model.mode``): "edge" (stage 1 alone), "inpaint" (stage 2 on Canny edges of the ground
 truth), "edge_inpaint" (stage 3: stage 2 on edges from a frozen G1, the released model; it starts
@@ -349,7 +349,7 @@ class EdgeConnect(GANModel):
         """Images with generated or file masks: scikit-image photos or a folder."""
         mask_root = data_config.mask_root or None
         if data_config.dataset == "skimage":
-            from compogan.data.inpainting import SyntheticInpainting
+            from compogan.data.inpainting import SyntheticInpainting, split_photos
 
             train = split == "train"
             length = data_config.length if train else data_config.test_length
@@ -359,7 +359,7 @@ class EdgeConnect(GANModel):
                 length,
                 data_config.mask_kind,
                 mask_root,
-                photos=photo_split(data_config.test_photos, train),
+                photos=split_photos(data_config.test_photos, train),
                 seed=seed,
             )
         if data_config.dataset == "folder":
@@ -426,20 +426,3 @@ def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]
         for name in (generator, discriminator)
         if name in networks
     }
-
-
-def photo_split(test_photos: list[str], train: bool) -> tuple[str, ...]:
-    """The scikit-image photos of a split when ``test_photos`` are held out of training."""
-    from compogan.data.inpainting import SKIMAGE_PHOTOS
-
-    unknown = sorted(set(test_photos) - set(SKIMAGE_PHOTOS))
-    if unknown:
-        raise ConfigError(f"unknown data.test_photos {unknown}; use names from {SKIMAGE_PHOTOS}")
-    if not test_photos:
-        return SKIMAGE_PHOTOS
-    if train:
-        kept = tuple(name for name in SKIMAGE_PHOTOS if name not in test_photos)
-        if not kept:
-            raise ConfigError("data.test_photos holds out every photo; keep some for training")
-        return kept
-    return tuple(dict.fromkeys(test_photos))
