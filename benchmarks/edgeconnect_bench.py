@@ -8,10 +8,11 @@ networks) within a wall-clock budget: stage 1 (edge) and stage 2 (inpaint, on Ca
 ground truth) are independent, so they train side by side, one process and one thread each, for
 two thirds of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's edges, starting from both
 runs) trains with every thread for the last third. Scored on crops of the scikit-image photos
-held out of training (data.test_photos) with the fixed evaluation masks of each bucket: OpenCV
-Telea, OpenCV Navier-Stokes, our inpaint-only model (stage 2's G2 with no edges in the hole) and
-our edge→inpaint model (stage 3). PSNR (of the set's mean squared error), mean SSIM and mean L1
-(on [0, 1]) over whole images; known pixels are identical for every method.
+held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
+mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, our inpaint-only model
+(stage 2's G2 with no edges in the hole) and our edge→inpaint model (stage 3). PSNR (of the set's
+mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
+identical for every method.
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
@@ -71,6 +72,13 @@ def opencv_method(flag: int) -> Method:
         return torch.stack(outputs)
 
     return run
+
+
+def mean_fill(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The simplest fill: each hole takes the mean colour of its image's known pixels."""
+    known = 1 - masks
+    mean = (images * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
+    return images * known + mean * masks
 
 
 def model_methods(inpaint_only: EdgeConnect, edge_inpaint: EdgeConnect) -> dict[str, Method]:
@@ -140,12 +148,15 @@ def train_side_by_side(modes: tuple[str, ...], minutes: float, run_dir: Path) ->
     return [result_of(process) for process in processes]
 
 
-def quality(minutes: float, run_dir: Path) -> dict:
+def quality(minutes: float, run_dir: Path, evaluate_only: bool = False) -> dict:
     """The paper's three stages within ``minutes`` of wall clock on this machine's cores:
     stages 1 (edge) and 2 (inpaint) side by side for two thirds of it, stage 3 (edge_inpaint,
-    starting from both) with every thread for the last third; then the scores."""
-    stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir)
-    stages.append(train_stage("edge_inpaint", minutes / 3, run_dir, torch.get_num_threads()))
+    starting from both) with every thread for the last third; then the scores (only the scores
+    of the runs already in ``run_dir`` with ``evaluate_only``)."""
+    stages = []
+    if not evaluate_only:
+        stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir)
+        stages.append(train_stage("edge_inpaint", minutes / 3, run_dir, torch.get_num_threads()))
     inpaint_only = EdgeConnect.from_pretrained(run_dir / "inpaint")
     edge_inpaint = EdgeConnect.from_pretrained(run_dir / "edge_inpaint")
     data_config = edge_inpaint.data_config
@@ -153,6 +164,7 @@ def quality(minutes: float, run_dir: Path) -> dict:
     images = torch.stack([test_set[i]["image"] for i in range(len(test_set))])
     size = images.shape[-1]
     methods: dict[str, Method] = {
+        "mean colour of the known pixels": mean_fill,
         "OpenCV Telea": opencv_method(cv2.INPAINT_TELEA),
         "OpenCV Navier-Stokes": opencv_method(cv2.INPAINT_NS),
         **model_methods(inpaint_only, edge_inpaint),
@@ -254,6 +266,7 @@ def main() -> None:
     quality_parser = sub.add_parser("quality")
     quality_parser.add_argument("--minutes", type=float, default=30.0)
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-edgeconnect")
+    quality_parser.add_argument("--evaluate-only", action="store_true")
     speed_parser = sub.add_parser("speed")
     speed_parser.add_argument("--steps", type=int, default=2)
     speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -262,7 +275,7 @@ def main() -> None:
     if args.what == "speed":
         output = speed(args.steps, args.device)
     else:
-        output = quality(args.minutes, args.run_dir)
+        output = quality(args.minutes, args.run_dir, args.evaluate_only)
     name = f"edgeconnect_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     (RESULTS / name).write_text(json.dumps(output, indent=2))
 
