@@ -96,6 +96,9 @@ def test_vgg_losses_join_when_weighted(tmp_path: Path) -> None:
         "vgg" in key or "perceptual" in key
         for key in compogan.load(tmp_path / "saved").state_dict()
     )
+    edge_only = EdgeConnect(replace(TINY, mode="edge", content_weight=0.1, vgg_weights="/nowhere"))
+    edge_only.configure_optimizers(10)  # stage 1 never needs VGG-19, so no file is looked for
+    assert not hasattr(edge_only, "perceptual")
 
 
 def test_trains_through_the_trainer_and_round_trips(tmp_path: Path) -> None:

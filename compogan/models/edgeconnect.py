@@ -167,9 +167,9 @@ class EdgeConnect(GANModel):
         self.gan_loss = AdversarialLoss(c.gan_loss)
 
     def _build_vgg_losses(self) -> None:
-        """Perceptual and style losses share one VGG-19, loaded only when a weight needs it."""
+        """Perceptual and style losses share one VGG-19, loaded only when G2 trains with them."""
         c = self.config
-        if c.content_weight == 0 and c.style_weight == 0:
+        if c.mode == "edge" or (c.content_weight == 0 and c.style_weight == 0):
             return
         vgg = load_vgg19(c.vgg_weights or None).to(self.device)
         self.perceptual = PerceptualLoss(vgg)
