@@ -24,7 +24,8 @@ editing interface.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -53,18 +54,23 @@ MIN_WORK_SIDE = 16
 MIN_IMAGE_SIDE = 2
 
 
-@dataclass
 class InpaintResult:
     """What :class:`Inpainter` returns.
 
     Attributes:
         image: the inpainted RGB image, of the input's size; known pixels are the input's.
         edges: the edge map used, "L" of the input's size (white = edge): the image's Canny
-            edges outside the hole, the predicted or hand-drawn edges inside it.
+            edges outside the hole, the predicted or hand-drawn edges inside it. Made on first
+            access: the Canny edges of a whole large image cost more than the inpainting.
     """
 
-    image: Image.Image
-    edges: Image.Image
+    def __init__(self, image: Image.Image, make_edges: Callable[[], Image.Image]) -> None:
+        self.image = image
+        self._make_edges = make_edges
+
+    @cached_property
+    def edges(self) -> Image.Image:
+        return self._make_edges()
 
     def save(self, path: str | Path, with_edges: bool = False) -> None:
         """Write the image to ``path`` (atomically) and, optionally, ``<stem>_edges<suffix>``."""
@@ -226,13 +232,17 @@ class Inpainter:
         drawn = None if edges is None else load_binary_map(edges, size, "edge map")
         original = np.asarray(picture)
         tensor = pil_to_tensor(picture)[None].to(self.device)
-        known_edges = self._canny(tensor)
         if not hole.any():
-            return InpaintResult(picture.copy(), Image.fromarray(known_edges, mode="L"))
+            return InpaintResult(
+                picture.copy(), lambda: Image.fromarray(self._canny(tensor), mode="L")
+            )
         filled, edge_map = self._inpaint_region(tensor, hole, drawn)
         result = np.where(hole[..., None], filled, original)
-        edge_result = np.where(hole, edge_map, known_edges)
-        return InpaintResult(Image.fromarray(result), Image.fromarray(edge_result, mode="L"))
+
+        def full_edges() -> Image.Image:
+            return Image.fromarray(np.where(hole, edge_map, self._canny(tensor)), mode="L")
+
+        return InpaintResult(Image.fromarray(result), full_edges)
 
     def _canny(self, tensor: torch.Tensor) -> np.ndarray:
         """The (H, W) uint8 Canny edge map (0 / 255) of a (1,3,H,W) image."""
