@@ -13,6 +13,8 @@ from typing import Any
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parent
+RESULTS = BENCHMARKS / "results"
+DEFAULT_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def machine() -> str:
@@ -78,3 +80,11 @@ def time_steps(step: Callable[[], object], steps: int, device: str) -> tuple[flo
     if cuda:
         return seconds, torch.cuda.max_memory_allocated() / 2**20
     return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save_result(model: str, what: str, output: Any) -> Path:
+    """Write a run's output as ``results/<model>_<what>_<timestamp>.json`` and return the path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{model}_{what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(output, indent=2))
+    return path

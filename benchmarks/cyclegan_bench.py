@@ -16,12 +16,11 @@ to benchmarks/results/ as JSON; benchmarks/RESULTS.md records them by hand with 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
-from common import in_fresh_process, machine, time_steps
+from common import DEFAULT_DEVICE, in_fresh_process, machine, save_result, time_steps
 
 from compogan.config import load_config
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
@@ -31,7 +30,6 @@ from compogan.train import Trainer
 from compogan.train.trainer import checkpoint_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def measure_training_step(size: int, n_blocks: int, device: str, steps: int) -> dict:
@@ -116,20 +114,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     speed_parser = sub.add_parser("speed")
-    speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    speed_parser.add_argument("--device", default=DEFAULT_DEVICE)
     speed_parser.add_argument("--steps", type=int, default=3)
     quality_parser = sub.add_parser("quality")
     quality_parser.add_argument("--minutes", type=float, default=30.0)
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-cyclegan")
     quality_parser.add_argument("--evaluate-only", action="store_true")
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     if args.what == "speed":
         output = speed(args.device, args.steps)
     else:
         output = quality(args.minutes, args.run_dir, args.evaluate_only)
-    name = f"cyclegan_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    (RESULTS / name).write_text(json.dumps(output, indent=2))
+    save_result("cyclegan", args.what, output)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,7 @@ image, scaled down) and for one 128x128 hole (the crop is a 256 px window around
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,9 +33,11 @@ import cv2
 import numpy as np
 import torch
 from common import (
+    DEFAULT_DEVICE,
     in_fresh_process,
     machine,
     result_of,
+    save_result,
     start_in_fresh_process,
     time_steps,
 )
@@ -52,7 +52,6 @@ from compogan.pipelines import Inpainter
 from compogan.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 CPU_CONFIG = ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml"
 MASKS_PER_IMAGE_SEED = 7
 
@@ -269,15 +268,13 @@ def main() -> None:
     quality_parser.add_argument("--evaluate-only", action="store_true")
     speed_parser = sub.add_parser("speed")
     speed_parser.add_argument("--steps", type=int, default=2)
-    speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    speed_parser.add_argument("--device", default=DEFAULT_DEVICE)
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     if args.what == "speed":
         output = speed(args.steps, args.device)
     else:
         output = quality(args.minutes, args.run_dir, args.evaluate_only)
-    name = f"edgeconnect_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    (RESULTS / name).write_text(json.dumps(output, indent=2))
+    save_result("edgeconnect", args.what, output)
 
 
 if __name__ == "__main__":

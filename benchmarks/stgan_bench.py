@@ -18,12 +18,11 @@ and written to benchmarks/results/ as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
-from common import in_fresh_process, machine, time_steps
+from common import DEFAULT_DEVICE, in_fresh_process, machine, save_result, time_steps
 
 from compogan.config import load_config
 from compogan.metrics.placement import mean_corner_errors
@@ -31,7 +30,6 @@ from compogan.models.stgan import STGAN, STGANConfig, STGANDataConfig
 from compogan.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 REPORT_SIZE = 128
 
 
@@ -148,15 +146,13 @@ def main() -> None:
     quality_parser.add_argument("overrides", nargs="*")
     speed_parser = sub.add_parser("speed")
     speed_parser.add_argument("--steps", type=int, default=3)
-    speed_parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    speed_parser.add_argument("--device", default=DEFAULT_DEVICE)
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     if args.what == "speed":
         output = speed(args.steps, args.device)
     else:
         output = quality(args.config, args.overrides, args.run_dir)
-    name = f"stgan_{args.what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    (RESULTS / name).write_text(json.dumps(output, indent=2))
+    save_result("stgan", args.what, output)
 
 
 if __name__ == "__main__":

@@ -195,9 +195,14 @@ class GANModel(nn.Module):
         """
         self.loaded_networks = networks or self.network_names
         for name in self.loaded_networks:
-            prefix = f"{name}."
-            sub_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            sub_state = network_state(state, name)
             load_network_state(getattr(self, name), sub_state, f"'{name}' of {self.name}")
+
+
+def network_state(state: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    """The state dict of network ``name`` inside a flat ``{net.key: tensor}`` dict."""
+    prefix = f"{name}."
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def load_network_state(network: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:

@@ -43,6 +43,7 @@ from compogan.losses import AdversarialLoss, PerceptualLoss, StyleLoss, feature_
 from compogan.models.base import (
     GANModel,
     load_network_state,
+    network_state,
     resolve_checkpoint_dir,
     set_requires_grad,
 )
@@ -418,11 +419,7 @@ def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]
         raise CheckpointError(f"{directory} holds no {generator} to start the {stage} stage from")
     weights = read_weights(directory)
     return {
-        name: {
-            key[len(name) + 1 :]: value
-            for key, value in weights.items()
-            if key.startswith(f"{name}.")
-        }
+        name: network_state(weights, name)
         for name in (generator, discriminator)
         if name in networks
     }
