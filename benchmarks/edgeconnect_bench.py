@@ -1,6 +1,6 @@
 """EdgeConnect benchmark: inpainting quality per hole-area bucket against OpenCV's inpainting.
 
-    python benchmarks/edgeconnect_bench.py quality --minutes 30
+    python benchmarks/edgeconnect_bench.py quality --minutes 30 [--set model.norm=instance]
     python benchmarks/edgeconnect_bench.py speed --steps 2
 
 Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
@@ -10,9 +10,11 @@ two thirds of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's edges, st
 runs) trains with every thread for the last third. Scored on crops of the scikit-image photos
 held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
 mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, our inpaint-only model
-(stage 2's G2 with no edges in the hole) and our edge→inpaint model (stage 3). PSNR (of the set's
+(stage 2's G2 with no edges in the hole), our edge→inpaint model (stage 3), and the same with
+Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR (of the set's
 mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
-identical for every method.
+identical for every method. ``--set KEY=VALUE`` overrides the config for every stage (the
+paper's InstanceNorm generators: ``--set model.norm=instance``).
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
@@ -43,6 +45,7 @@ from common import (
 )
 from omegaconf import DictConfig
 
+from compogan.blending import poisson_blend
 from compogan.config import load_config
 from compogan.data.masks import EVALUATION_BUCKETS, evaluation_masks
 from compogan.metrics.image import l1_error, mse, ssim
@@ -90,9 +93,13 @@ def model_methods(inpaint_only: EdgeConnect, edge_inpaint: EdgeConnect) -> dict[
     def edge_to_inpaint(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         return edge_inpaint.inpaint(images, masks)[0]
 
+    def blended(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        return poisson_blend(images, edge_inpaint.generate(images, masks)[0], masks)
+
     return {
         "ours: inpaint only (stage 2, no edges in the hole)": without_edges,
         "ours: edge → inpaint (stage 3)": edge_to_inpaint,
+        "ours: edge → inpaint + Poisson blending": blended,
     }
 
 
@@ -109,9 +116,12 @@ def score(method: Method, images: torch.Tensor, masks: torch.Tensor) -> dict[str
     }
 
 
-def stage_config(mode: str, minutes: float, run_dir: Path) -> DictConfig:
-    """The CPU config for one stage, stopping after ``minutes`` of wall clock."""
+def stage_config(
+    mode: str, minutes: float, run_dir: Path, overrides: tuple[str, ...] = ()
+) -> DictConfig:
+    """The CPU config with ``overrides`` for one stage, stopping after ``minutes``."""
     overrides = [
+        *overrides,
         f"model.mode={mode}",
         f"train.max_minutes={minutes}",
         "train.steps=1000000",
@@ -126,36 +136,43 @@ def stage_config(mode: str, minutes: float, run_dir: Path) -> DictConfig:
     return load_config(EdgeConnect, CPU_CONFIG, overrides)
 
 
-def train_stage(mode: str, minutes: float, run_dir: str | Path, threads: int) -> dict:
+def train_stage(
+    mode: str, minutes: float, run_dir: str | Path, threads: int, overrides: tuple[str, ...] = ()
+) -> dict:
     """Train one stage into ``run_dir / mode`` with ``threads`` CPU threads."""
     run_dir = Path(run_dir)
     torch.set_num_threads(threads)
-    result = Trainer(
-        EdgeConnect, stage_config(mode, minutes, run_dir), run_dir / mode, device="cpu"
-    ).fit()
+    config = stage_config(mode, minutes, run_dir, overrides)
+    result = Trainer(EdgeConnect, config, run_dir / mode, device="cpu").fit()
     return {"mode": mode, "steps": result.step, "seconds": result.seconds, "threads": threads}
 
 
-def train_side_by_side(modes: tuple[str, ...], minutes: float, run_dir: Path) -> list[dict]:
+def train_side_by_side(
+    modes: tuple[str, ...], minutes: float, run_dir: Path, overrides: tuple[str, ...] = ()
+) -> list[dict]:
     """Train independent stages at once, one process and one thread each."""
     processes = [
         start_in_fresh_process(
-            "edgeconnect_bench", f"train_stage({mode!r}, {minutes}, {str(run_dir)!r}, 1)"
+            "edgeconnect_bench",
+            f"train_stage({mode!r}, {minutes}, {str(run_dir)!r}, 1, {overrides!r})",
         )
         for mode in modes
     ]
     return [result_of(process) for process in processes]
 
 
-def quality(minutes: float, run_dir: Path, evaluate_only: bool = False) -> dict:
+def quality(
+    minutes: float, run_dir: Path, evaluate_only: bool = False, overrides: tuple[str, ...] = ()
+) -> dict:
     """The paper's three stages within ``minutes`` of wall clock on this machine's cores:
     stages 1 (edge) and 2 (inpaint) side by side for two thirds of it, stage 3 (edge_inpaint,
     starting from both) with every thread for the last third; then the scores (only the scores
     of the runs already in ``run_dir`` with ``evaluate_only``)."""
     stages = []
     if not evaluate_only:
-        stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir)
-        stages.append(train_stage("edge_inpaint", minutes / 3, run_dir, torch.get_num_threads()))
+        stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir, overrides)
+        threads = torch.get_num_threads()
+        stages.append(train_stage("edge_inpaint", minutes / 3, run_dir, threads, overrides))
     inpaint_only = EdgeConnect.from_pretrained(run_dir / "inpaint")
     edge_inpaint = EdgeConnect.from_pretrained(run_dir / "edge_inpaint")
     data_config = edge_inpaint.data_config
@@ -178,6 +195,8 @@ def quality(minutes: float, run_dir: Path, evaluate_only: bool = False) -> dict:
     summary = {
         "machine": machine(),
         "config": str(CPU_CONFIG),
+        "overrides": list(overrides),
+        "norm": edge_inpaint.config.norm,
         "minutes": minutes,
         "stages": stages,
         "test_photos": list(data_config.test_photos),
@@ -266,6 +285,9 @@ def main() -> None:
     quality_parser.add_argument("--minutes", type=float, default=30.0)
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-edgeconnect")
     quality_parser.add_argument("--evaluate-only", action="store_true")
+    quality_parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
+    )
     speed_parser = sub.add_parser("speed")
     speed_parser.add_argument("--steps", type=int, default=2)
     speed_parser.add_argument("--device", default=DEFAULT_DEVICE)
@@ -273,7 +295,7 @@ def main() -> None:
     if args.what == "speed":
         output = speed(args.steps, args.device)
     else:
-        output = quality(args.minutes, args.run_dir, args.evaluate_only)
+        output = quality(args.minutes, args.run_dir, args.evaluate_only, tuple(args.set))
     save_result("edgeconnect", args.what, output)
 
 

@@ -238,6 +238,9 @@ def inpaint_command(
     work_size: Annotated[
         int, typer.Option("--work-size", min=16, help="longest side the networks see")
     ] = 256,
+    blend: Annotated[
+        str, typer.Option("--blend", help="none, or poisson: blend the fill into its context")
+    ] = "none",
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Fill holes with EdgeConnect: `compogan inpaint -w RUN photo.jpg --mask hole.png -o out/`."""
@@ -260,7 +263,7 @@ def inpaint_command(
         load_image(path)
     for path in dict.fromkeys([*masks, *([edges] if edges is not None else [])]):
         load_mask_file(path)
-    inpainter = Inpainter.from_pretrained(weights, device, work_size)
+    inpainter = Inpainter.from_pretrained(weights, device, work_size, blend)
     for path, mask_path in tqdm(zip(files, masks, strict=True), total=len(files), unit="img"):
         result = inpainter(path, mask_path, edges)
         result.save(out / f"{path.stem}.png", with_edges=save_edges)

@@ -176,6 +176,7 @@ def test_a_fresh_trainer_run_loads_the_initial_weights_and_a_resume_does_not(
         "model.mode=edge_inpaint",
         f"model.init_edge={edge_dir}",
         "model.residual_blocks=1",
+        "model.norm=instance",
         "model.width=64",
         "model.ndf=64",
         "data.size=32",
@@ -212,12 +213,27 @@ def test_bad_initial_weights_are_one_line_errors(tmp_path: Path) -> None:
         str(tmp_path / "missing"): "no such checkpoint",
         str(only_g2): "holds no G1",
         str(wide): "do not fit",
+        str(_saved(tmp_path, "plain", "edge", seed=4)[0]): "trained with norm 'instance'",
     }
     for source, match in cases.items():
-        model = EdgeConnect(replace(TINY, mode="edge_inpaint", init_edge=source))
+        norm = "none" if source.endswith("plain") else "instance"
+        model = EdgeConnect(replace(TINY, mode="edge_inpaint", init_edge=source, norm=norm))
         with pytest.raises(CheckpointError, match=match) as error:
             model.load_initial_weights()
         assert "\n" not in str(error.value)
+
+
+def test_generators_without_normalisation() -> None:
+    model = EdgeConnect(replace(TINY, norm="none", mode="joint")).train()
+    paper = EdgeConnect(TINY)
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in model.modules())
+    assert {k: v.shape for k, v in model.state_dict().items()} == {
+        k: v.shape for k, v in paper.state_dict().items()
+    }
+    model.configure_optimizers(2)
+    assert all(torch.isfinite(value) for value in model.training_step(batch()).values())
+    with pytest.raises(ConfigError, match="unknown EdgeConnect generator norm"):
+        EdgeConnect(replace(TINY, norm="batch"))
 
 
 def test_narrow_cpu_networks() -> None:

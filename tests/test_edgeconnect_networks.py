@@ -135,3 +135,42 @@ def test_range_conversions_round_trip() -> None:
     x = torch.linspace(-1, 1, 11)
     assert torch.equal(to_unit(x)[[0, -1]], torch.tensor([0.0, 1.0]))
     assert torch.allclose(to_signed(to_unit(x)), x, atol=1e-6)
+
+
+def _flat_images_with_a_hole(levels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Evenly grey (N, 3, 16, 16) images at ``levels`` in [-1, 1] and one centred 8x8 hole."""
+    images = levels.view(-1, 1, 1, 1).expand(-1, 3, 16, 16)
+    mask = torch.zeros(len(levels), 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    return images, mask
+
+
+def _fill(network: InpaintGenerator, levels: torch.Tensor) -> torch.Tensor:
+    """The generator's fill of the hole's centre pixel, in [-1, 1], (N, 3)."""
+    images, mask = _flat_images_with_a_hole(levels)
+    edges = torch.zeros_like(mask)
+    return to_signed(network(inpaint_generator_input(images, edges, mask)))[:, :, 8, 8]
+
+
+def _trained_to_fill_flat_images(norm: str) -> InpaintGenerator:
+    """A small G2 trained for 150 steps to fill holes in evenly grey images (L1)."""
+    torch.manual_seed(0)
+    network = InpaintGenerator(1, width=8, norm=norm)
+    optimizer = torch.optim.Adam(network.parameters(), 1e-3)
+    for _ in range(150):
+        levels = torch.rand(16) * 1.4 - 0.9
+        loss = (_fill(network, levels) - levels[:, None]).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return network.eval()
+
+
+def test_instance_norm_hides_brightness_and_no_norm_shows_it() -> None:
+    levels = torch.tensor([-0.8, -0.4, 0.0, 0.3])
+    paper = _trained_to_fill_flat_images("instance")
+    plain = _trained_to_fill_flat_images("none")
+    with torch.no_grad():
+        paper_fill, plain_fill = _fill(paper, levels), _fill(plain, levels)
+    assert (paper_fill - paper_fill[0]).abs().max() < 2e-3  # one fill for every grey level
+    assert (plain_fill - levels[:, None]).abs().max() < 0.1  # the fill follows the grey level

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from test_cli import assert_one_error_line, files_under
 
-from compogan.errors import InputError
+from compogan.errors import ConfigError, InputError
 from compogan.interop.edgeconnect import LEAF_TABLE, generator_key_table
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
 from compogan.pipelines import Inpainter, InpaintResult
@@ -92,6 +92,20 @@ def test_large_hole_is_scaled_down_and_pasted_back(inpainter: Inpainter) -> None
     result = inpainter(image, mask)
     assert np.array_equal(np.asarray(result.image)[mask == 0], np.asarray(image)[mask == 0])
     assert changed(result, image)[mask == 1].mean() > 0.9
+
+
+def test_poisson_blending_changes_only_the_hole(tiny_model: EdgeConnect) -> None:
+    image = random_image(120, 90, seed=3)
+    mask = block_mask(120, 90, slice(30, 70), slice(20, 60))
+    pasted = Inpainter(tiny_model, "cpu", WORK)(image, mask)
+    blended = Inpainter(tiny_model, "cpu", WORK, blend="poisson")(image, mask)
+    known = mask == 0
+    assert np.array_equal(np.asarray(blended.image)[known], np.asarray(image)[known])
+    assert (np.asarray(blended.image) != np.asarray(pasted.image)).any(axis=2)[
+        mask == 1
+    ].mean() > 0.5
+    with pytest.raises(ConfigError, match="unknown blend"):
+        Inpainter(tiny_model, "cpu", WORK, blend="seamless")
 
 
 def test_crop_is_square_around_the_hole_with_margin() -> None:
@@ -327,6 +341,10 @@ INPAINT_MISTAKES: dict[str, tuple[InpaintCase, str]] = {
             write_random_bytes(tmp / "e.png"),
         ],
         "cannot read image",
+    ),
+    "unknown-blend": (
+        lambda tmp, images, masks: [images / "a.png", "--mask", masks / "a.png", "--blend", "x"],
+        "unknown blend",
     ),
     "missing-weights": (
         lambda tmp, images, masks: [images / "a.png", "--mask", masks / "a.png", "-w", tmp / "no"],

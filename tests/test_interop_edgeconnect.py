@@ -299,3 +299,6 @@ def test_stage_three_starts_from_an_official_folder(
     narrow = EdgeConnect(replace(config, width=32))
     with pytest.raises(CheckpointError, match="do not fit"):
         narrow.load_initial_weights()
+    without_norm = EdgeConnect(replace(config, norm="none"))
+    with pytest.raises(CheckpointError, match=r"set model\.norm=instance"):
+        without_norm.load_initial_weights()

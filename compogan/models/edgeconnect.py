@@ -49,6 +49,7 @@ from compogan.models.base import (
 )
 from compogan.nn import PatchDiscriminator, init_weights, load_vgg19
 from compogan.nn.inpainting import (
+    PAPER_NORM,
     EdgeGenerator,
     InpaintGenerator,
     edge_generator_input,
@@ -72,6 +73,9 @@ class EdgeConnectConfig:
         residual_blocks: dilated ResNet blocks in each generator (8).
         width: channels of the generators' first conv (64; 2x and 4x deeper in).
         ndf: channels of the discriminators' first conv (64).
+        norm: normalisation in both generators: "instance" (the paper, needed by official
+            weights) or "none" (learns colours from a few photos; see
+            :mod:`compogan.nn.inpainting`).
         lr: Adam learning rate of both generators (1e-4).
         d2g_lr: discriminator lr as a fraction of the generator's (0.1).
         beta1: Adam β₁ (0.0).
@@ -96,6 +100,7 @@ class EdgeConnectConfig:
     residual_blocks: int = 8
     width: int = 64
     ndf: int = 64
+    norm: str = PAPER_NORM
     lr: float = 1e-4
     d2g_lr: float = 0.1
     beta1: float = 0.0
@@ -159,9 +164,9 @@ class EdgeConnect(GANModel):
         if c.mode not in MODES:
             raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
         patch = {"ndf": c.ndf, "norm": "none", "spectral_norm": True, "bias": False}
-        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width)
+        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
-        self.G2 = InpaintGenerator(c.residual_blocks, width=c.width)
+        self.G2 = InpaintGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D2 = PatchDiscriminator(in_channels=3, **patch)
         for network in (self.G1, self.D1, self.G2, self.D2):
             init_weights(network, kind="normal", gain=INIT_STD)
@@ -207,7 +212,7 @@ class EdgeConnect(GANModel):
             )
         for stage, source in (("edge", c.init_edge), ("inpaint", c.init_inpaint)):
             if source:
-                for name, state in stage_weights(source, stage).items():
+                for name, state in stage_weights(source, stage, c.norm).items():
                     load_network_state(getattr(self, name), state, f"{name} from {source}")
 
     # ---- edges ---------------------------------------------------------------------------------
@@ -308,17 +313,17 @@ class EdgeConnect(GANModel):
 
     # ---- inference -----------------------------------------------------------------------------
     @torch.no_grad()
-    def inpaint(
+    def generate(
         self, images: Tensor, masks: Tensor, edges: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """Fill the holes of ``images`` (N,3,H,W) in [-1,1]; masks (N,1,H,W), 1 = hole.
+        """G2's whole output for ``images`` (N,3,H,W) in [-1,1] with holes ``masks`` (N,1,H,W).
 
         ``edges`` (N,1,H,W) in [0,1] replaces the edge map (a hand-drawn one, the paper's
         editing use); otherwise G1 predicts the edges in the hole ("inpaint" mode: Canny edges of
-        the image). H and W must be divisible by 4. Known pixels are returned unchanged.
+        the image). H and W must be divisible by 4.
 
         Returns:
-            (inpainted images in [-1,1], the edge map used, in [0,1]).
+            (G2's output in [-1,1], known pixels included, the edge map used, in [0,1]).
         """
         masks = (masks > 0.5).to(images.dtype)
         gray, canny = self.canny(images)
@@ -327,7 +332,20 @@ class EdgeConnect(GANModel):
                 edges = canny
             else:
                 edges = self.predict_edges(gray, canny, masks, self.G1)
-        output = to_signed(self.G2(inpaint_generator_input(images, edges, masks)))
+        return to_signed(self.G2(inpaint_generator_input(images, edges, masks))), edges
+
+    @torch.no_grad()
+    def inpaint(
+        self, images: Tensor, masks: Tensor, edges: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Fill the holes of ``images`` with :meth:`generate`'s output; known pixels are
+        returned unchanged.
+
+        Returns:
+            (inpainted images in [-1,1], the edge map used, in [0,1]).
+        """
+        output, edges = self.generate(images, masks, edges)
+        masks = (masks > 0.5).to(images.dtype)
         return output * masks + images * (1 - masks), edges
 
     @torch.no_grad()
@@ -385,22 +403,28 @@ STAGE_NETWORKS = {"edge": ("G1", "D1"), "inpaint": ("G2", "D2")}
 OFFICIAL_STAGE_FILES = {"edge": "EdgeModel", "inpaint": "InpaintingModel"}
 
 
-def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]]:
+def stage_weights(
+    source: str | Path, stage: str, norm: str = PAPER_NORM
+) -> dict[str, dict[str, Tensor]]:
     """The state dicts of one stage's networks ("edge": G1, D1; "inpaint": G2, D2) at ``source``.
 
     ``source`` is an EdgeConnect run or pretrained directory, an official ``*_gen.pth`` file, or
     a folder holding the official ``<EdgeModel|InpaintingModel>_gen.pth`` (and ``_dis.pth``).
-    The generator must be there; the discriminator is used when present.
+    The generator must be there; the discriminator is used when present. ``norm`` is the
+    generator normalisation the weights will be loaded into; it must be the one they were
+    trained with (the official ones: "instance"), since the state dicts cannot tell.
 
     Raises:
-        CheckpointError: nothing loadable at ``source``, another model's checkpoint, or a
-            checkpoint without the stage's generator.
+        CheckpointError: nothing loadable at ``source``, another model's checkpoint, a
+            checkpoint without the stage's generator, or weights trained with another norm.
     """
     from compogan.interop.edgeconnect import load_official_edgeconnect
 
     path = Path(source)
     generator, discriminator = STAGE_NETWORKS[stage]
     official = OFFICIAL_STAGE_FILES[stage]
+    if path.is_file() or (path / f"{official}_gen.pth").is_file():
+        _check_norm(norm, PAPER_NORM, source)
     if path.is_file():
         return {generator: load_official_edgeconnect(path)[0].state_dict()}
     if (path / f"{official}_gen.pth").is_file():
@@ -414,6 +438,7 @@ def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]
         raise CheckpointError(
             f"{directory} holds a '{metadata['model']}' checkpoint, not EdgeConnect"
         )
+    _check_norm(norm, metadata["config"].get("norm", PAPER_NORM), source)
     networks = metadata.get("networks") or EdgeConnect.network_names
     if generator not in networks:
         raise CheckpointError(f"{directory} holds no {generator} to start the {stage} stage from")
@@ -423,3 +448,12 @@ def stage_weights(source: str | Path, stage: str) -> dict[str, dict[str, Tensor]
         for name in (generator, discriminator)
         if name in networks
     }
+
+
+def _check_norm(wanted: str, trained: str, source: str | Path) -> None:
+    """CheckpointError unless weights trained with generator norm ``trained`` suit ``wanted``."""
+    if wanted != trained:
+        raise CheckpointError(
+            f"the generators at {source} were trained with norm '{trained}', this config uses "
+            f"'{wanted}': set model.norm={trained}"
+        )

@@ -12,6 +12,14 @@ Both share one encoder / dilated-residual / decoder layout, assembled from
 
 The width w is 64 in the paper (and needed for official weights); CPU configs may narrow it.
 
+Normalisation: the paper's InstanceNorm (no affine parameters) removes each feature map's mean
+and scale, so the generators see colour and brightness only through the image's structure: an
+evenly coloured image with a white hole gives the same output for every grey level (tested). A
+generator trained on millions of photos learns to read colour from structure; one trained for
+minutes on a few photos fills holes with the colours of its training photos. ``norm="none"``
+drops the normalisation layers (no parameters change, so state dicts keep their keys) for such
+small-data training; official weights need the paper's ``"instance"``.
+
 :class:`EdgeGenerator` (G1) has spectral norm on every conv but the last and no bias in its
 residual blocks; :class:`InpaintGenerator` (G2) has no spectral norm. Parameter shapes equal the
 official networks' one to one (see :mod:`compogan.interop.edgeconnect`).
@@ -26,10 +34,13 @@ outputs back.
 import torch
 from torch import nn
 
+from compogan.errors import ConfigError
 from compogan.nn.blocks import ConvNormAct, ResnetBlock, check_divisible
 
 SIZE_MULTIPLE = 4
 PAPER_WIDTH = 64
+PAPER_NORM = "instance"
+GENERATOR_NORMS = (PAPER_NORM, "none")
 RESIDUAL_DILATION = 2
 
 
@@ -79,11 +90,20 @@ def inpaint_generator_input(
     return torch.cat((to_unit(images) * (1 - mask) + mask, edges), dim=1)
 
 
+def check_generator_norm(norm: str) -> None:
+    """ConfigError unless ``norm`` is one of :data:`GENERATOR_NORMS`."""
+    if norm not in GENERATOR_NORMS:
+        raise ConfigError(
+            f"unknown EdgeConnect generator norm {norm!r}; use one of {GENERATOR_NORMS}"
+        )
+
+
 class _EdgeConnectGenerator(nn.Module):
     """Encoder, dilated residual blocks and decoder shared by both EdgeConnect generators.
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H, W), H and W divisible by 4.
-    The head's activation is ``head_activation``; ``width`` is the first conv's channels.
+    The head's activation is ``head_activation``; ``width`` is the first conv's channels;
+    ``norm`` is one of :data:`GENERATOR_NORMS`.
     """
 
     def __init__(
@@ -94,9 +114,11 @@ class _EdgeConnectGenerator(nn.Module):
         spectral_norm: bool,
         head_activation: str,
         width: int = PAPER_WIDTH,
+        norm: str = PAPER_NORM,
     ) -> None:
         super().__init__()
-        inner = {"norm": "instance", "activation": "relu", "spectral_norm": spectral_norm}
+        check_generator_norm(norm)
+        inner = {"norm": norm, "activation": "relu", "spectral_norm": spectral_norm}
         bottleneck = 4 * width
         self.encoder = nn.Sequential(
             ConvNormAct(in_channels, width, 7, padding=3, padding_mode="reflect", **inner),
@@ -108,7 +130,7 @@ class _EdgeConnectGenerator(nn.Module):
                 ResnetBlock(
                     bottleneck,
                     dilation=RESIDUAL_DILATION,
-                    norm="instance",
+                    norm=norm,
                     padding_mode="reflect",
                     spectral_norm=spectral_norm,
                     bias=not spectral_norm,
@@ -150,12 +172,17 @@ class EdgeGenerator(_EdgeConnectGenerator):
         spectral_norm: spectral norm on every conv but the last (the official setting); without
             it the residual convs get biases, as in the official code.
         width: channels of the first conv (64 in the paper; 2x and 4x that deeper in).
+        norm: "instance" (the paper) or "none" (see the module docstring).
     """
 
     def __init__(
-        self, residual_blocks: int = 8, spectral_norm: bool = True, width: int = PAPER_WIDTH
+        self,
+        residual_blocks: int = 8,
+        spectral_norm: bool = True,
+        width: int = PAPER_WIDTH,
+        norm: str = PAPER_NORM,
     ) -> None:
-        super().__init__(3, 1, residual_blocks, spectral_norm, "sigmoid", width)
+        super().__init__(3, 1, residual_blocks, spectral_norm, "sigmoid", width, norm)
 
 
 class InpaintGenerator(_EdgeConnectGenerator):
@@ -168,10 +195,13 @@ class InpaintGenerator(_EdgeConnectGenerator):
     Args:
         residual_blocks: dilated residual blocks at the bottleneck (8 in the paper).
         width: channels of the first conv (64 in the paper; 2x and 4x that deeper in).
+        norm: "instance" (the paper) or "none" (see the module docstring).
     """
 
-    def __init__(self, residual_blocks: int = 8, width: int = PAPER_WIDTH) -> None:
-        super().__init__(4, 3, residual_blocks, False, "tanh", width)
+    def __init__(
+        self, residual_blocks: int = 8, width: int = PAPER_WIDTH, norm: str = PAPER_NORM
+    ) -> None:
+        super().__init__(4, 3, residual_blocks, False, "tanh", width, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 4, H, W) in [0, 1] -> (N, 3, H, W) in [0, 1].

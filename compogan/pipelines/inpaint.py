@@ -19,6 +19,12 @@ that is all hole runs the model on the whole image (scaled to ``work_size``).
 Hand-drawn edges (grey, white = edge, thresholded at 0.5 and resized like the mask) give the
 edge map inside the hole; outside it, the image's own Canny edges are used, as in the paper's
 editing interface.
+
+Blending: ``blend="poisson"`` blends the generator's fill into the crop with Poisson blending
+(:mod:`compogan.blending`, as Iizuka et al. 2017 post-process their fills) before it is scaled
+back: the fill keeps its details and takes the colours of the hole's surroundings, which hides
+the colour seams of a briefly trained model. The default, ``"none"``, pastes the fill as the
+paper does.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from compogan.blending import poisson_blend
 from compogan.data.masks import MASK_THRESHOLD, load_mask_file
 from compogan.errors import CheckpointError, ConfigError, InputError
 from compogan.io.images import pil_to_mask, pil_to_tensor, save_image
@@ -52,6 +59,7 @@ MIN_CONTEXT = 8
 MIN_WORK_SIDE = 16
 """Smallest network input side: the bottleneck (1/4) must take the dilated blocks' padding."""
 MIN_IMAGE_SIDE = 2
+BLEND_MODES = ("none", "poisson")
 
 
 class InpaintResult:
@@ -186,18 +194,28 @@ class Inpainter:
             "inpaint" mode (which uses the image's Canny edges).
         device: "auto", "cpu", "cuda", ...
         work_size: the longest side the networks see (256, EdgeConnect's training size).
+        blend: "none" (paste the fill, as the paper) or "poisson" (see the module docstring).
     """
 
-    def __init__(self, model: EdgeConnect, device: str = "auto", work_size: int = 256) -> None:
+    def __init__(
+        self,
+        model: EdgeConnect,
+        device: str = "auto",
+        work_size: int = 256,
+        blend: str = "none",
+    ) -> None:
         if work_size < MIN_WORK_SIDE:
             raise ConfigError(f"work_size must be at least {MIN_WORK_SIDE}, got {work_size}")
+        if blend not in BLEND_MODES:
+            raise ConfigError(f"unknown blend {blend!r}; use one of {BLEND_MODES}")
         self.device = select_device(device)
         self.model = model.to(self.device).eval()
         self.work_size = work_size
+        self.blend = blend
 
     @classmethod
     def from_pretrained(
-        cls, weights: str | Path, device: str = "auto", work_size: int = 256
+        cls, weights: str | Path, device: str = "auto", work_size: int = 256, blend: str = "none"
     ) -> Inpainter:
         """Load a run or ``save_pretrained`` directory, or a folder holding the official
         ``EdgeModel_gen.pth`` and ``InpaintingModel_gen.pth``.
@@ -207,8 +225,8 @@ class Inpainter:
         """
         weights = Path(weights)
         if (weights / OFFICIAL_EDGE_FILE).is_file() or (weights / OFFICIAL_INPAINT_FILE).is_file():
-            return cls(_official_model(weights), device, work_size)
-        return cls(EdgeConnect.from_pretrained(weights), device, work_size)
+            return cls(_official_model(weights), device, work_size, blend)
+        return cls(EdgeConnect.from_pretrained(weights), device, work_size, blend)
 
     def __call__(
         self, image: ImageLike, mask: MaskLike, edges: MaskLike | None = None
@@ -271,7 +289,11 @@ class Inpainter:
         if drawn is not None:
             known = self.model.canny(padded[:, :3])[1]
             edges = padded[:, 4:5] * masks + known * (1 - masks)
-        output, edge_map = self.model.inpaint(padded[:, :3], masks, edges)
+        if self.blend == "poisson":
+            fill, edge_map = self.model.generate(padded[:, :3], masks, edges)
+            output = poisson_blend(padded[:, :3], fill, masks)
+        else:
+            output, edge_map = self.model.inpaint(padded[:, :3], masks, edges)
         output = _grow(output[..., : work[0], : work[1]], (crop_h, crop_w))
         edge_map = _grow(edge_map[..., : work[0], : work[1]], (crop_h, crop_w))
         filled = np.zeros((height, width, 3), dtype=np.uint8)
