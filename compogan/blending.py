@@ -49,12 +49,9 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
         rows.append(pixel[unknown])
         cols.append(index[ny[unknown], nx[unknown]])
         np.add.at(rhs, pixel[~unknown], values[:, ny[~unknown], nx[~unknown]].T)
-    rows.append(np.arange(count))
-    cols.append(np.arange(count))
-    entries = np.concatenate([-np.ones(sum(len(r) for r in rows[:-1])), degree])
-    laplacian = scipy.sparse.csc_matrix(
-        (entries, (np.concatenate(rows), np.concatenate(cols))), shape=(count, count)
-    )
+    neighbours = np.concatenate(rows), np.concatenate(cols)
+    adjacency = scipy.sparse.csc_matrix((np.ones(len(neighbours[0])), neighbours), (count, count))
+    laplacian = (scipy.sparse.diags(degree) - adjacency).tocsc()
     solution = np.asarray(scipy.sparse.linalg.splu(laplacian).solve(rhs)).reshape(count, -1)
     result = values.astype(np.float64)
     result[:, ys, xs] = solution.T
@@ -84,12 +81,9 @@ def poisson_blend(images: torch.Tensor, fills: torch.Tensor, holes: torch.Tensor
     image_array = images.detach().cpu().double().numpy()
     fill_array = fills.detach().cpu().double().numpy()
     hole_array = holes.detach().cpu().numpy()[:, 0] > 0.5
-    blended = []
-    for image, fill, hole in zip(image_array, fill_array, hole_array, strict=True):
-        if hole.all() or not hole.any():
-            blended.append(np.where(hole, fill, image))
-            continue
-        correction = harmonic_fill(image - fill, hole)
-        blended.append(np.where(hole, fill + correction, image))
-    result = torch.from_numpy(np.stack(blended)).to(images.dtype).to(images.device)
+    blended = [
+        fill if hole.all() or not hole.any() else fill + harmonic_fill(image - fill, hole)
+        for image, fill, hole in zip(image_array, fill_array, hole_array, strict=True)
+    ]
+    result = torch.from_numpy(np.stack(blended)).to(images)
     return torch.where(holes > 0.5, result, images)

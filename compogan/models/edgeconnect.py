@@ -326,8 +326,8 @@ class EdgeConnect(GANModel):
             (G2's output in [-1,1], known pixels included, the edge map used, in [0,1]).
         """
         masks = (masks > 0.5).to(images.dtype)
-        gray, canny = self.canny(images)
         if edges is None:
+            gray, canny = self.canny(images)
             if self.config.mode == "inpaint":
                 edges = canny
             else:
@@ -345,8 +345,7 @@ class EdgeConnect(GANModel):
             (inpainted images in [-1,1], the edge map used, in [0,1]).
         """
         output, edges = self.generate(images, masks, edges)
-        masks = (masks > 0.5).to(images.dtype)
-        return output * masks + images * (1 - masks), edges
+        return torch.where(masks > 0.5, output, images), edges
 
     @torch.no_grad()
     def visuals(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -423,15 +422,15 @@ def stage_weights(
     path = Path(source)
     generator, discriminator = STAGE_NETWORKS[stage]
     official = OFFICIAL_STAGE_FILES[stage]
-    if path.is_file() or (path / f"{official}_gen.pth").is_file():
+    generator_file = path if path.is_file() else path / f"{official}_gen.pth"
+    if generator_file.is_file():
         _check_norm(norm, PAPER_NORM, source)
-    if path.is_file():
-        return {generator: load_official_edgeconnect(path)[0].state_dict()}
-    if (path / f"{official}_gen.pth").is_file():
-        found = {generator: load_official_edgeconnect(path / f"{official}_gen.pth")[0]}
-        if (path / f"{official}_dis.pth").is_file():
-            found[discriminator] = load_official_edgeconnect(path / f"{official}_dis.pth")[0]
-        return {name: network.state_dict() for name, network in found.items()}
+        files = {generator: generator_file, discriminator: path / f"{official}_dis.pth"}
+        return {
+            name: load_official_edgeconnect(file)[0].state_dict()
+            for name, file in files.items()
+            if file.is_file()
+        }
     directory = resolve_checkpoint_dir(path)
     metadata = read_metadata(directory)
     if metadata["model"] != EdgeConnect.name:
