@@ -11,7 +11,9 @@ from compogan.data.folder import UnpairedImageFolder
 from compogan.data.transforms import (
     ImageTransform,
     center_crop,
+    random_colours,
     random_crop,
+    random_dihedral,
     random_flip,
     resize,
     resize_shorter,
@@ -83,6 +85,39 @@ def test_random_flip_follows_the_generator() -> None:
         else:
             np.testing.assert_array_equal(out, np.asarray(image))
     assert 0 < flips < 20
+
+
+def test_random_dihedral_gives_all_eight_symmetries() -> None:
+    image = _pattern(5, 5, 3)
+    pixels = np.asarray(image)
+    symmetries = {
+        np.rot90(view, k).tobytes() for view in (pixels, pixels[:, ::-1]) for k in range(4)
+    }
+    seen = set()
+    for seed in range(64):
+        out = np.asarray(random_dihedral(image, np.random.default_rng(seed)))
+        np.testing.assert_array_equal(
+            out, np.asarray(random_dihedral(image, np.random.default_rng(seed)))
+        )
+        seen.add(out.tobytes())
+    assert seen == symmetries
+
+
+def test_random_colours_permute_channels_and_invert_half_the_time() -> None:
+    pixels = np.asarray(_pattern(4, 6, 3)).reshape(-1, 3)
+    negatives = 0
+    for seed in range(40):
+        out = np.asarray(
+            random_colours(Image.fromarray(pixels.reshape(4, 6, 3)), np.random.default_rng(seed))
+        ).reshape(-1, 3)
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(3)
+        expected = pixels[:, order]
+        if rng.random() < 0.5:
+            expected = 255 - expected
+            negatives += 1
+        np.testing.assert_array_equal(out, expected)
+    assert 0 < negatives < 40
 
 
 def test_image_transform_is_deterministic_and_shaped() -> None:

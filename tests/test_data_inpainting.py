@@ -130,6 +130,35 @@ def test_synthetic_test_split_serves_fixed_crops() -> None:
     assert not _equal(first[0], train[0])
 
 
+def test_augmented_training_crops_are_recoloured_symmetries_and_tests_are_not() -> None:
+    def data(split: str = "train", augment: bool = True) -> SyntheticInpainting:
+        return SyntheticInpainting(split, 32, 12, photos=("coffee",), augment=augment, seed=4)
+
+    plain, augmented = data(augment=False), data()
+    negatives = changed = 0
+    for index in range(12):
+        _assert_item(augmented[index], 32)
+        first, second = plain[index]["image"], augmented[index]["image"]
+        changed += not torch.equal(first, second)
+        # the same crop: channel order and symmetry keep its values, a negative negates them
+        values = torch.sort(first.flatten()).values
+        if not torch.equal(torch.sort(second.flatten()).values, values):
+            torch.testing.assert_close(torch.sort((-second).flatten()).values, values)
+            negatives += 1
+    assert changed >= 10 and 0 < negatives < 12
+    assert _equal(augmented[3], data()[3])
+    assert all(_equal(data("test", False)[i], data("test")[i]) for i in range(3))
+
+
+def test_folder_augmentation_only_in_training(tmp_path) -> None:
+    _write_images(tmp_path / "images", 2)
+    train = InpaintingFolder(tmp_path / "images", size=32, augment=True, seed=1)
+    _assert_item(train[0], 32)
+    plain = InpaintingFolder(tmp_path / "images", split="test", size=32)
+    test = InpaintingFolder(tmp_path / "images", split="test", size=32, augment=True)
+    assert _equal(plain[1], test[1])
+
+
 def test_synthetic_errors() -> None:
     with pytest.raises(ConfigError):
         SyntheticInpainting(length=0)

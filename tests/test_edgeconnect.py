@@ -256,3 +256,31 @@ def test_held_out_photos_split_the_skimage_data() -> None:
     with pytest.raises(ConfigError, match="every photo"):
         everything = list(EdgeConnect.build_dataset(EdgeConnectDataConfig(), "test").photos)
         EdgeConnect.build_dataset(replace(config, test_photos=everything), "train")
+
+
+def test_l1_known_weight_zero_scores_the_hole_alone() -> None:
+    data = batch()
+    image, mask = data["image"], data["mask"]
+    target = (image + 1) / 2
+    output = torch.where(mask > 0.5, target, 1 - target)  # exact in the hole, wrong elsewhere
+    paper = EdgeConnect(replace(TINY, mode="inpaint"))
+    hole_only = EdgeConnect(replace(TINY, mode="inpaint", l1_known_weight=0.0))
+    assert paper.inpaint_losses(output, image, mask)["G2_l1"] > 0.5
+    assert hole_only.inpaint_losses(output, image, mask)["G2_l1"] == 0
+    wrong_hole = torch.where(mask > 0.5, target + 0.1, target)
+    torch.testing.assert_close(
+        hole_only.inpaint_losses(wrong_hole, image, mask)["G2_l1"], torch.tensor(0.1)
+    )
+
+
+def test_kaiming_init_keeps_unnormalised_generators_alive() -> None:
+    inputs = torch.rand(2, 4, SIZE, SIZE)
+    spread = {}
+    for init in ("normal", "kaiming"):
+        torch.manual_seed(0)
+        model = EdgeConnect(replace(TINY, norm="none", init=init))
+        spread[init] = model.G2(inputs).std().item()
+        assert model.D2.layers[0].conv.parametrizations.weight.original.std() < 0.03
+    assert spread["normal"] < 1e-2 < 0.1 < spread["kaiming"]
+    with pytest.raises(ConfigError, match="unknown init"):
+        EdgeConnect(replace(TINY, init="uniform"))

@@ -10,7 +10,8 @@ Masks come from a generator kind of :mod:`compogan.data.masks` ("block", "free_f
 "mix") or from a folder of mask images (any format, thresholded at 0.5). Determinism: every
 random choice of item ``i`` comes from ``np.random.default_rng([seed, epoch, i])`` in the "train"
 split and from a fixed stream in the others (see :mod:`compogan.data.seeded`), drawn in the
-order: image crop (top, left), flip (train only), then the mask.
+order: image crop (top, left), flip (train only), symmetry, channel order and negative (train
+only, with ``augment``), then the mask.
 """
 
 from functools import lru_cache
@@ -22,7 +23,14 @@ from PIL import Image
 
 from compogan.data.masks import MaskGenerator, load_mask_file, mask_generator
 from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
-from compogan.data.transforms import center_crop, random_crop, random_flip, resize_shorter
+from compogan.data.transforms import (
+    center_crop,
+    random_colours,
+    random_crop,
+    random_dihedral,
+    random_flip,
+    resize_shorter,
+)
 from compogan.errors import ConfigError, InputError
 from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image, pil_to_tensor
 
@@ -104,16 +112,25 @@ class _MaskSource:
 
 
 def _crop_square(
-    image: Image.Image, size: int, train: bool, flip: bool, rng: np.random.Generator
+    image: Image.Image,
+    size: int,
+    train: bool,
+    flip: bool,
+    rng: np.random.Generator,
+    augment: bool = False,
 ) -> torch.Tensor:
     """A (3, size, size) tensor in [-1, 1]: a random crop (and flip) in training, else centred.
 
-    ``image`` must already have a shorter side of at least ``size``.
+    With ``augment`` a training crop then takes one of the square's eight symmetries, a random
+    channel order and, half the time, its negative. ``image`` must already have a shorter side
+    of at least ``size``.
     """
     if train:
         picture = random_crop(image, size, rng)
         if flip:
             picture = random_flip(picture, rng)
+        if augment:
+            picture = random_colours(random_dihedral(picture, rng), rng)
     else:
         picture = center_crop(image, size)
     return pil_to_tensor(picture.convert("RGB"))
@@ -137,6 +154,9 @@ class InpaintingFolder(SeededDataset):
             training and a random one in training.
         load_size: shorter side before cropping; at least ``size``.
         flip: whether training items are mirrored with probability 0.5.
+        augment: whether training items also take a random square symmetry (rotation, mirror
+            or transpose), a random channel order and, half the time, their negative: more
+            variety from few images.
         seed: non-negative data seed.
     """
 
@@ -149,6 +169,7 @@ class InpaintingFolder(SeededDataset):
         mask_root: str | Path | None = None,
         load_size: int | None = None,
         flip: bool = True,
+        augment: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(seed, split)
@@ -161,6 +182,7 @@ class InpaintingFolder(SeededDataset):
             )
         self.train = split == TRAIN_SPLIT
         self.flip = flip
+        self.augment = augment
         self.root = Path(root)
         self.paths = folder_images(self.root, "image")
         self.masks = _MaskSource(mask_kind, mask_root, self.train)
@@ -172,7 +194,7 @@ class InpaintingFolder(SeededDataset):
         index = int(index)
         rng = self.item_rng(index)
         picture = resize_shorter(load_image(self.paths[index], mode="RGB"), self.load_size)
-        image = _crop_square(picture, self.size, self.train, self.flip, rng)
+        image = _crop_square(picture, self.size, self.train, self.flip, rng, self.augment)
         return {"image": image, "mask": self.masks(index, self.size, rng)}
 
 
@@ -215,6 +237,7 @@ class SyntheticInpainting(SeededDataset):
         mask_kind: mask generator kind, ignored when ``mask_root`` is given.
         mask_root: optional folder of mask images (as in :class:`InpaintingFolder`).
         photos: names from :data:`SKIMAGE_PHOTOS`; all of them by default.
+        augment: as in :class:`InpaintingFolder` (training only; drawn after the flip).
         seed: non-negative data seed.
     """
 
@@ -226,6 +249,7 @@ class SyntheticInpainting(SeededDataset):
         mask_kind: str = DEFAULT_MASK_KIND,
         mask_root: str | Path | None = None,
         photos: tuple[str, ...] = SKIMAGE_PHOTOS,
+        augment: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(seed, split)
@@ -240,6 +264,7 @@ class SyntheticInpainting(SeededDataset):
         self.size = int(size)
         self.length = int(length)
         self.photos = tuple(photos)
+        self.augment = augment
         self.train = split == TRAIN_SPLIT
         self.masks = _MaskSource(mask_kind, mask_root, self.train)
 
@@ -252,7 +277,7 @@ class SyntheticInpainting(SeededDataset):
         photo = skimage_photo(self.photos[index % len(self.photos)])
         scale = rng.uniform(*SYNTHETIC_SCALE_RANGE)
         picture = resize_shorter(photo, max(self.size, round(self.size * scale)))
-        image = _crop_square(picture, self.size, True, self.train, rng)
+        image = _crop_square(picture, self.size, True, self.train, rng, self.augment and self.train)
         return {"image": image, "mask": self.masks(index, self.size, rng)}
 
 

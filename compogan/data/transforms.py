@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from compogan.errors import ConfigError, InputError
 from compogan.io.images import pil_to_tensor
@@ -86,6 +86,33 @@ def random_flip(image: Image.Image, rng: np.random.Generator, p: float = 0.5) ->
     if rng.random() < p:
         return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return image
+
+
+DIHEDRAL_TRANSPOSES = (
+    None,
+    Image.Transpose.FLIP_LEFT_RIGHT,
+    Image.Transpose.FLIP_TOP_BOTTOM,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_180,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+)
+"""The eight symmetries of a square: identity, two mirrors, three rotations, two transposes."""
+
+
+def random_dihedral(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """One of the square's eight symmetries, uniformly (draws one integer from ``rng``)."""
+    transpose = DIHEDRAL_TRANSPOSES[int(rng.integers(len(DIHEDRAL_TRANSPOSES)))]
+    return image.copy() if transpose is None else image.transpose(transpose)
+
+
+def random_colours(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """An RGB image with its channels in a uniformly random order, and with probability 0.5 its
+    negative (draws the order, then one number)."""
+    bands = image.convert("RGB").split()
+    recoloured = Image.merge("RGB", [bands[i] for i in rng.permutation(3)])
+    return ImageOps.invert(recoloured) if rng.random() < 0.5 else recoloured
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ class EdgeConnectConfig:
         norm: normalisation in both generators: "instance" (the paper, needed by official
             weights) or "none" (learns colours from a few photos; see
             :mod:`compogan.nn.inpainting`).
+        init: the generators' initial conv weights: "normal" (the reference's N(0, 0.02)) or
+            "kaiming" (He et al.'s, which keeps the activations' scale without normalisation).
         lr: Adam learning rate of both generators (1e-4).
         d2g_lr: discriminator lr as a fraction of the generator's (0.1).
         beta1: Adam β₁ (0.0).
@@ -84,6 +86,8 @@ class EdgeConnectConfig:
         edge_adv_weight: weight of G1's adversarial loss (1).
         fm_weight: weight of G1's feature-matching loss (10).
         l1_weight: weight of G2's L1 loss, divided by the mask mean (1).
+        l1_known_weight: weight of the known pixels' error in that L1 relative to the hole's
+            (1: the paper's L1 over the whole image; 0: the hole alone).
         inpaint_adv_weight: weight of G2's adversarial loss (0.1).
         content_weight: weight of G2's perceptual loss (0.1; 0 skips VGG-19).
         style_weight: weight of G2's style loss (250; 0 skips it).
@@ -101,6 +105,7 @@ class EdgeConnectConfig:
     width: int = 64
     ndf: int = 64
     norm: str = PAPER_NORM
+    init: str = "normal"
     lr: float = 1e-4
     d2g_lr: float = 0.1
     beta1: float = 0.0
@@ -109,6 +114,7 @@ class EdgeConnectConfig:
     edge_adv_weight: float = 1.0
     fm_weight: float = 10.0
     l1_weight: float = 1.0
+    l1_known_weight: float = 1.0
     inpaint_adv_weight: float = 0.1
     content_weight: float = 0.1
     style_weight: float = 250.0
@@ -133,6 +139,9 @@ class EdgeConnectDataConfig:
         test_length: evaluation items for "skimage".
         test_photos: "skimage" photos held out: the training split never sees them and the
             test split shows only them. Empty: every photo in both splits (other crops).
+        augment: training crops also take a random square symmetry (rotation, mirror or
+            transpose), channel order and, half the time, their negative: more variety from few
+            photos.
     """
 
     dataset: str = "skimage"
@@ -143,6 +152,7 @@ class EdgeConnectDataConfig:
     length: int = 2000
     test_length: int = 64
     test_photos: list[str] = field(default_factory=list)
+    augment: bool = False
 
 
 @register_model
@@ -168,7 +178,9 @@ class EdgeConnect(GANModel):
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
         self.G2 = InpaintGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D2 = PatchDiscriminator(in_channels=3, **patch)
-        for network in (self.G1, self.D1, self.G2, self.D2):
+        for network in (self.G1, self.G2):
+            init_weights(network, kind=c.init, gain=INIT_STD)
+        for network in (self.D1, self.D2):
             init_weights(network, kind="normal", gain=INIT_STD)
         self.gan_loss = AdversarialLoss(c.gan_loss)
 
@@ -269,7 +281,9 @@ class EdgeConnect(GANModel):
         c = self.config
         target = to_unit(image)
         losses = {
-            "G2_l1": c.l1_weight * (output - target).abs().mean() / mask.mean().clamp_min(1e-8),
+            "G2_l1": c.l1_weight
+            * ((output - target).abs() * (mask + c.l1_known_weight * (1 - mask))).mean()
+            / mask.mean().clamp_min(1e-8),
             "G2_adv": c.inpaint_adv_weight
             * self.gan_loss(self.D2(to_signed(output)), True, for_discriminator=False),
         }
@@ -378,6 +392,7 @@ class EdgeConnect(GANModel):
                 data_config.mask_kind,
                 mask_root,
                 photos=split_photos(data_config.test_photos, train),
+                augment=data_config.augment,
                 seed=seed,
             )
         if data_config.dataset == "folder":
@@ -391,6 +406,7 @@ class EdgeConnect(GANModel):
                 data_config.size,
                 data_config.mask_kind,
                 mask_root,
+                augment=data_config.augment,
                 seed=seed,
             )
         raise ConfigError(
