@@ -9,7 +9,8 @@ ground truth) are independent, so they train side by side, one process and one t
 two thirds of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's edges, starting from both
 runs) trains with every thread for the last third. Scored on crops of the scikit-image photos
 held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
-mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, our inpaint-only model
+mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic interpolation
+(Laplace's equation in the hole: Poisson blending of a flat fill), our inpaint-only model
 (stage 2's G2 with no edges in the hole), our edge→inpaint model (stage 3), and the same with
 Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR (of the set's
 mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
@@ -81,6 +82,12 @@ def mean_fill(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     known = 1 - masks
     mean = (images * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
     return images * known + mean * masks
+
+
+def harmonic(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Harmonic interpolation (Laplace's equation in the hole): Poisson blending of a flat fill,
+    the smoothest fill there is and what the model's Poisson row adds its details to."""
+    return poisson_blend(images, torch.zeros_like(images), masks)
 
 
 def model_methods(inpaint_only: EdgeConnect, edge_inpaint: EdgeConnect) -> dict[str, Method]:
@@ -183,6 +190,7 @@ def quality(
         "mean colour of the known pixels": mean_fill,
         "OpenCV Telea": opencv_method(cv2.INPAINT_TELEA),
         "OpenCV Navier-Stokes": opencv_method(cv2.INPAINT_NS),
+        "harmonic interpolation (Poisson blending of a flat fill)": harmonic,
         **model_methods(inpaint_only, edge_inpaint),
     }
     table: dict[str, dict[str, dict[str, float]]] = {}

