@@ -104,7 +104,7 @@ DIHEDRAL_TRANSPOSES = (
 def random_dihedral(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     """One of the square's eight symmetries, uniformly (draws one integer from ``rng``)."""
     transpose = DIHEDRAL_TRANSPOSES[int(rng.integers(len(DIHEDRAL_TRANSPOSES)))]
-    return image.copy() if transpose is None else image.transpose(transpose)
+    return image if transpose is None else image.transpose(transpose)
 
 
 def random_colours(image: Image.Image, rng: np.random.Generator) -> Image.Image:
