@@ -46,7 +46,7 @@ from common import (
 )
 from omegaconf import DictConfig
 
-from compogan.blending import poisson_blend
+from compogan.blending import harmonic_interpolation, poisson_blend
 from compogan.config import load_config
 from compogan.data.masks import EVALUATION_BUCKETS, evaluation_masks
 from compogan.metrics.image import l1_error, mse, ssim
@@ -82,12 +82,6 @@ def mean_fill(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     known = 1 - masks
     mean = (images * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
     return images * known + mean * masks
-
-
-def harmonic(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Harmonic interpolation (Laplace's equation in the hole): Poisson blending of a flat fill,
-    the smoothest fill there is and what the model's Poisson row adds its details to."""
-    return poisson_blend(images, torch.zeros_like(images), masks)
 
 
 def model_methods(inpaint_only: EdgeConnect, edge_inpaint: EdgeConnect) -> dict[str, Method]:
@@ -190,7 +184,7 @@ def quality(
         "mean colour of the known pixels": mean_fill,
         "OpenCV Telea": opencv_method(cv2.INPAINT_TELEA),
         "OpenCV Navier-Stokes": opencv_method(cv2.INPAINT_NS),
-        "harmonic interpolation (Poisson blending of a flat fill)": harmonic,
+        "harmonic interpolation (Poisson blending of a flat fill)": harmonic_interpolation,
         **model_methods(inpaint_only, edge_inpaint),
     }
     table: dict[str, dict[str, dict[str, float]]] = {}

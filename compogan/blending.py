@@ -87,3 +87,18 @@ def poisson_blend(images: torch.Tensor, fills: torch.Tensor, holes: torch.Tensor
     ]
     result = torch.from_numpy(np.stack(blended)).to(images)
     return torch.where(holes > 0.5, result, images)
+
+
+def harmonic_interpolation(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """The smoothest fill there is: each hole solves Laplace's equation with the known pixels
+    around it as its boundary (Poisson blending of a flat fill).
+
+    Args:
+        images: (N, C, H, W) images of any value range; their hole pixels are ignored.
+        holes: (N, 1, H, W) masks, hole where > 0.5.
+
+    Returns:
+        (N, C, H, W) tensor like ``images``, harmonic in the holes. An image that is all hole
+        becomes all zeros (the middle of compogan's [-1, 1] range).
+    """
+    return poisson_blend(images, torch.zeros_like(images), holes)

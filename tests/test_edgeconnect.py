@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import compogan
+from compogan.blending import harmonic_interpolation
 from compogan.config import load_config
 from compogan.errors import CheckpointError, ConfigError
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig, EdgeConnectDataConfig
@@ -284,3 +285,32 @@ def test_kaiming_init_keeps_unnormalised_generators_alive() -> None:
     assert spread["normal"] < 1e-2 < 0.1 < spread["kaiming"]
     with pytest.raises(ConfigError, match="unknown init"):
         EdgeConnect(replace(TINY, init="uniform"))
+
+
+def test_harmonic_hole_fill_reaches_g2_in_training_and_inference() -> None:
+    data = batch()
+    torch.manual_seed(0)
+    white = EdgeConnect(replace(TINY, mode="inpaint"))
+    torch.manual_seed(0)
+    harmonic = EdgeConnect(replace(TINY, mode="inpaint", hole_fill="harmonic"))
+    drawn = torch.zeros(2, 1, SIZE, SIZE)
+    assert not torch.equal(
+        white.generate(data["image"], data["mask"], edges=drawn)[0],
+        harmonic.generate(data["image"], data["mask"], edges=drawn)[0],
+    )
+    harmonic.train().configure_optimizers(10)
+    assert torch.isfinite(harmonic.training_step(data)["G2_l1"])
+    with pytest.raises(ConfigError, match="unknown hole_fill"):
+        EdgeConnect(replace(TINY, hole_fill="grey"))
+
+
+def test_an_untrained_residual_g2_returns_the_harmonic_fill() -> None:
+    data = batch()
+    model = EdgeConnect(replace(TINY, mode="inpaint", hole_fill="harmonic", residual=True))
+    output, _ = model.generate(data["image"], data["mask"], edges=torch.zeros(2, 1, SIZE, SIZE))
+    torch.testing.assert_close(
+        output, harmonic_interpolation(data["image"], data["mask"]), atol=1e-6, rtol=0
+    )
+    model.train().configure_optimizers(10)
+    model.training_step(data)
+    assert model.G2.decoder[-1].conv.weight.abs().sum() > 0  # the correction starts to learn

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from compogan.errors import InputError
+from compogan.errors import ConfigError, InputError
 from compogan.nn.discriminators import PatchDiscriminator
 from compogan.nn.inpainting import (
     EdgeGenerator,
@@ -129,6 +129,30 @@ def test_generator_inputs_whiten_holes_and_clear_masked_edges() -> None:
     assert inpaint_in.shape == (1, 4, 4, 4)
     assert torch.equal(inpaint_in[:, :3], (0.5 + 0.5 * mask).expand(1, 3, 4, 4))
     assert torch.equal(inpaint_in[:, 3:], edges)
+
+
+def test_harmonic_hole_fill_interpolates_the_known_pixels_around_the_hole() -> None:
+    ramp = torch.linspace(-1, 1, 8).expand(1, 3, 8, 8).clone()  # varies along x only
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 2:6, 2:6] = 1
+    edges = torch.zeros(1, 1, 8, 8)
+    filled = inpaint_generator_input(ramp, edges, mask, hole_fill="harmonic")
+    assert filled.shape == (1, 4, 8, 8)
+    # A linear ramp is harmonic, so the fill restores it exactly; known pixels are untouched.
+    assert torch.allclose(filled[:, :3], to_unit(ramp), atol=1e-6)
+    assert torch.equal(filled[:, :3] * (1 - mask), to_unit(ramp) * (1 - mask))
+    white = inpaint_generator_input(ramp, edges, mask)
+    assert torch.equal(white[:, :3] * mask, mask.expand(1, 3, 8, 8))
+
+
+def test_unknown_hole_fill_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="hole_fill 'grey'"):
+        inpaint_generator_input(
+            torch.zeros(1, 3, 4, 4),
+            torch.zeros(1, 1, 4, 4),
+            torch.zeros(1, 1, 4, 4),
+            hole_fill="grey",
+        )
 
 
 def test_range_conversions_round_trip() -> None:

@@ -53,9 +53,11 @@ from compogan.models.base import (
 )
 from compogan.nn import PatchDiscriminator, init_weights, load_vgg19
 from compogan.nn.inpainting import (
+    PAPER_HOLE_FILL,
     PAPER_NORM,
     EdgeGenerator,
     InpaintGenerator,
+    check_hole_fill,
     edge_generator_input,
     inpaint_generator_input,
     to_signed,
@@ -82,6 +84,13 @@ class EdgeConnectConfig:
             :mod:`compogan.nn.inpainting`).
         init: the generators' initial conv weights: "normal" (the reference's N(0, 0.02)) or
             "kaiming" (He et al.'s, which keeps the activations' scale without normalisation).
+        hole_fill: what G2's RGB input holds in the hole: "white" (the paper) or "harmonic"
+            (the harmonic interpolation of the pixels around it, a smooth first guess of its
+            colours; see :func:`compogan.nn.inpainting.inpaint_generator_input`).
+        residual: G2's output is a correction added to its input image, clamped to [0, 1],
+            instead of the image itself; its last conv starts at zero, so an untrained G2
+            returns its input's fill (with ``hole_fill="harmonic"``, the harmonic fill).
+            False: the paper (and official weights).
         lr: Adam learning rate of both generators (1e-4).
         d2g_lr: discriminator lr as a fraction of the generator's (0.1).
         beta1: Adam β₁ (0.0).
@@ -110,6 +119,8 @@ class EdgeConnectConfig:
     ndf: int = 64
     norm: str = PAPER_NORM
     init: str = "normal"
+    hole_fill: str = PAPER_HOLE_FILL
+    residual: bool = False
     lr: float = 1e-4
     d2g_lr: float = 0.1
     beta1: float = 0.0
@@ -177,6 +188,7 @@ class EdgeConnect(GANModel):
         c = self.config
         if c.mode not in MODES:
             raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
+        check_hole_fill(c.hole_fill)
         patch = {"ndf": c.ndf, "norm": "none", "spectral_norm": True, "bias": False}
         self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
@@ -186,6 +198,8 @@ class EdgeConnect(GANModel):
             init_weights(network, kind=c.init, gain=INIT_STD)
         for network in (self.D1, self.D2):
             init_weights(network, kind="normal", gain=INIT_STD)
+        if c.residual:
+            nn.init.zeros_(self.G2.decoder[-1].conv.weight)
         self.gan_loss = AdversarialLoss(c.gan_loss)
 
     def _build_vgg_losses(self) -> None:
@@ -280,6 +294,18 @@ class EdgeConnect(GANModel):
         losses = {"G1_adv": adversarial.detach(), "G1_fm": matching.detach(), "D1": d_loss}
         return losses, (predicted * mask + edges * (1 - mask)).detach()
 
+    def inpaint_output(
+        self, network: nn.Module, images: Tensor, edges: Tensor, masks: Tensor
+    ) -> Tensor:
+        """G2's whole image (N,3,H,W) in [0,1] for ``images`` (N,3,H,W) in [-1,1], full edge
+        maps (N,1,H,W) in [0,1] and holes ``masks`` (N,1,H,W) in {0,1}: the network's output,
+        or with ``residual`` its input image plus the network's correction in [-1, 1]."""
+        inputs = inpaint_generator_input(images, edges, masks, self.config.hole_fill)
+        output = network(inputs)
+        if self.config.residual:
+            return (inputs[:, :3] + 2 * output - 1).clamp(0, 1)
+        return output
+
     def inpaint_losses(self, output: Tensor, image: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """G2's weighted losses for ``output`` (in [0,1]) against ``image`` (in [-1,1])."""
         c = self.config
@@ -303,7 +329,7 @@ class EdgeConnect(GANModel):
         """Update G2 on the given full edge map, then D2."""
         set_requires_grad(self.D2, False)
         self.optimizers["G2"].zero_grad(set_to_none=True)
-        output = self.nets.G2(inpaint_generator_input(image, edges, mask))
+        output = self.inpaint_output(self.nets.G2, image, edges, mask)
         losses = self.inpaint_losses(output, image, mask)
         sum(losses.values()).backward()
         self.optimizers["G2"].step()
@@ -350,7 +376,7 @@ class EdgeConnect(GANModel):
                 edges = canny
             else:
                 edges = self.predict_edges(gray, canny, masks, self.G1)
-        return to_signed(self.G2(inpaint_generator_input(images, edges, masks))), edges
+        return to_signed(self.inpaint_output(self.G2, images, edges, masks)), edges
 
     @torch.no_grad()
     def inpaint(

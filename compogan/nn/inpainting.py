@@ -34,6 +34,7 @@ outputs back.
 import torch
 from torch import nn
 
+from compogan.blending import harmonic_interpolation
 from compogan.errors import ConfigError
 from compogan.nn.blocks import ConvNormAct, ResnetBlock, check_divisible
 
@@ -41,6 +42,8 @@ SIZE_MULTIPLE = 4
 PAPER_WIDTH = 64
 PAPER_NORM = "instance"
 GENERATOR_NORMS = (PAPER_NORM, "none")
+PAPER_HOLE_FILL = "white"
+HOLE_FILLS = (PAPER_HOLE_FILL, "harmonic")
 RESIDUAL_DILATION = 2
 
 
@@ -75,19 +78,34 @@ def edge_generator_input(
 
 
 def inpaint_generator_input(
-    images: torch.Tensor, edges: torch.Tensor, mask: torch.Tensor
+    images: torch.Tensor, edges: torch.Tensor, mask: torch.Tensor, hole_fill: str = PAPER_HOLE_FILL
 ) -> torch.Tensor:
-    """The inpainting generator's input: masked RGB (holes white) ⊕ full edge map.
+    """The inpainting generator's input: masked RGB ⊕ full edge map.
 
     Args:
         images: (N, 3, H, W) images in [-1, 1] (compogan convention).
         edges: (N, 1, H, W) edge map in [0, 1]: known edges outside the hole, predicted inside.
-        mask: (N, 1, H, W) hole masks in [0, 1], 1 = missing.
+        mask: (N, 1, H, W) hole masks in {0, 1}, 1 = missing.
+        hole_fill: what the RGB channels hold in the hole: "white" (the official model) or
+            "harmonic" (the harmonic interpolation of the known pixels around it, a
+            smooth first guess of the hole's colours; see
+            :func:`~compogan.blending.harmonic_interpolation`).
 
     Returns:
         (N, 4, H, W) in [0, 1].
     """
-    return torch.cat((to_unit(images) * (1 - mask) + mask, edges), dim=1)
+    check_hole_fill(hole_fill)
+    if hole_fill == "harmonic":
+        rgb = to_unit(harmonic_interpolation(images, mask))
+    else:
+        rgb = to_unit(images) * (1 - mask) + mask
+    return torch.cat((rgb, edges), dim=1)
+
+
+def check_hole_fill(hole_fill: str) -> None:
+    """ConfigError unless ``hole_fill`` is one of :data:`HOLE_FILLS`."""
+    if hole_fill not in HOLE_FILLS:
+        raise ConfigError(f"unknown hole_fill '{hole_fill}'; use one of {HOLE_FILLS}")
 
 
 def check_generator_norm(norm: str) -> None:
