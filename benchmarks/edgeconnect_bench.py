@@ -28,6 +28,7 @@ image, scaled down) and for one 128x128 hole (the crop is a 256 px window around
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -198,7 +199,7 @@ def quality(
         "machine": machine(),
         "config": str(CPU_CONFIG),
         "overrides": list(overrides),
-        "norm": edge_inpaint.config.norm,
+        "model": dataclasses.asdict(edge_inpaint.config),
         "minutes": minutes,
         "stages": stages,
         "test_photos": list(data_config.test_photos),

@@ -314,3 +314,21 @@ def test_an_untrained_residual_g2_returns_the_harmonic_fill() -> None:
     model.train().configure_optimizers(10)
     model.training_step(data)
     assert model.G2.decoder[-1].conv.weight.abs().sum() > 0  # the correction starts to learn
+
+
+def test_g2_weights_need_the_hole_fill_and_residual_they_were_trained_with(
+    tmp_path: Path,
+) -> None:
+    residual = replace(TINY, mode="inpaint", hole_fill="harmonic", residual=True)
+    source = tmp_path / "residual"
+    EdgeConnect(residual).save_pretrained(source)
+    paper = EdgeConnect(replace(TINY, mode="edge_inpaint", init_edge=source, init_inpaint=source))
+    with pytest.raises(CheckpointError, match=r"hole_fill 'harmonic'.*model\.hole_fill=harmonic"):
+        paper.load_initial_weights()
+    no_residual = replace(paper.config, hole_fill="harmonic")
+    with pytest.raises(CheckpointError, match=r"residual 'true'.*model\.residual=true"):
+        EdgeConnect(no_residual).load_initial_weights()
+    EdgeConnect(replace(paper.config, init_inpaint="")).load_initial_weights()  # G1: norm only
+    EdgeConnect(
+        replace(residual, mode="edge_inpaint", init_edge=source, init_inpaint=source)
+    ).load_initial_weights()

@@ -27,11 +27,15 @@ which needs no pretrained file. Two settings for small-data training without nor
 (``norm="none"``), defaults unchanged: ``init="kaiming"`` (the reference's N(0, 0.02) starts an
 unnormalised generator with an output about 3e-4 of its input's scale) and
 ``l1_known_weight=0`` (G2's L1 on the hole alone; the paper's also scores the known pixels, which
-the fill never keeps).
+the fill never keeps). Two more let a briefly trained G2 start from a good fill:
+``hole_fill="harmonic"`` (G2's input hole holds the harmonic interpolation of its border instead
+of white) and ``residual=True`` (G2's output is a correction added to that input, starting at
+zero). Official weights need the defaults.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,7 +246,8 @@ class EdgeConnect(GANModel):
             )
         for stage, source in (("edge", c.init_edge), ("inpaint", c.init_inpaint)):
             if source:
-                for name, state in stage_weights(source, stage, c.norm).items():
+                settings = {key: getattr(c, key) for key in PAPER_GENERATOR_SETTINGS}
+                for name, state in stage_weights(source, stage, settings).items():
                     load_network_state(getattr(self, name), state, f"{name} from {source}")
 
     # ---- edges ---------------------------------------------------------------------------------
@@ -448,20 +453,26 @@ STAGE_NETWORKS = {"edge": ("G1", "D1"), "inpaint": ("G2", "D2")}
 OFFICIAL_STAGE_FILES = {"edge": "EdgeModel", "inpaint": "InpaintingModel"}
 
 
+PAPER_GENERATOR_SETTINGS = {"norm": PAPER_NORM, "hole_fill": PAPER_HOLE_FILL, "residual": False}
+"""The config fields a generator's weights depend on, at the official weights' values."""
+STAGE_SETTINGS = {"edge": ("norm",), "inpaint": ("norm", "hole_fill", "residual")}
+
+
 def stage_weights(
-    source: str | Path, stage: str, norm: str = PAPER_NORM
+    source: str | Path, stage: str, settings: Mapping[str, object] = PAPER_GENERATOR_SETTINGS
 ) -> dict[str, dict[str, Tensor]]:
     """The state dicts of one stage's networks ("edge": G1, D1; "inpaint": G2, D2) at ``source``.
 
     ``source`` is an EdgeConnect run or pretrained directory, an official ``*_gen.pth`` file, or
     a folder holding the official ``<EdgeModel|InpaintingModel>_gen.pth`` (and ``_dis.pth``).
-    The generator must be there; the discriminator is used when present. ``norm`` is the
-    generator normalisation the weights will be loaded into; it must be the one they were
-    trained with (the official ones: "instance"), since the state dicts cannot tell.
+    The generator must be there; the discriminator is used when present. ``settings`` holds
+    the config fields of :data:`PAPER_GENERATOR_SETTINGS` the weights will be used with; those
+    the stage's generator depends on (G1: norm; G2: norm, hole_fill, residual) must be the
+    ones it was trained with (the official weights: the paper's), since state dicts cannot tell.
 
     Raises:
         CheckpointError: nothing loadable at ``source``, another model's checkpoint, a
-            checkpoint without the stage's generator, or weights trained with another norm.
+            checkpoint without the stage's generator, or weights trained with other settings.
     """
     from compogan.interop.edgeconnect import load_official_edgeconnect
 
@@ -470,7 +481,7 @@ def stage_weights(
     official = OFFICIAL_STAGE_FILES[stage]
     generator_file = path if path.is_file() else path / f"{official}_gen.pth"
     if generator_file.is_file():
-        _check_norm(norm, PAPER_NORM, source)
+        _check_settings(settings, PAPER_GENERATOR_SETTINGS, stage, source)
         files = {generator: generator_file, discriminator: path / f"{official}_dis.pth"}
         return {
             name: load_official_edgeconnect(file)[0].state_dict()
@@ -483,7 +494,8 @@ def stage_weights(
         raise CheckpointError(
             f"{directory} holds a '{metadata['model']}' checkpoint, not EdgeConnect"
         )
-    _check_norm(norm, metadata["config"].get("norm", PAPER_NORM), source)
+    trained = {**PAPER_GENERATOR_SETTINGS, **metadata["config"]}
+    _check_settings(settings, trained, stage, source)
     networks = metadata.get("networks") or EdgeConnect.network_names
     if generator not in networks:
         raise CheckpointError(f"{directory} holds no {generator} to start the {stage} stage from")
@@ -495,10 +507,14 @@ def stage_weights(
     }
 
 
-def _check_norm(wanted: str, trained: str, source: str | Path) -> None:
-    """CheckpointError unless weights trained with generator norm ``trained`` suit ``wanted``."""
-    if wanted != trained:
-        raise CheckpointError(
-            f"the generators at {source} were trained with norm '{trained}', this config uses "
-            f"'{wanted}': set model.norm={trained}"
-        )
+def _check_settings(
+    wanted: Mapping[str, object], trained: Mapping[str, object], stage: str, source: str | Path
+) -> None:
+    """CheckpointError unless a generator trained with ``trained`` settings suits ``wanted``."""
+    for key in STAGE_SETTINGS[stage]:
+        if wanted[key] != trained[key]:
+            value = str(trained[key]).lower()
+            raise CheckpointError(
+                f"the generators at {source} were trained with {key} '{value}', this config "
+                f"uses '{str(wanted[key]).lower()}': set model.{key}={value}"
+            )
