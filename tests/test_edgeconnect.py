@@ -214,7 +214,7 @@ def test_bad_initial_weights_are_one_line_errors(tmp_path: Path) -> None:
         str(tmp_path / "missing"): "no such checkpoint",
         str(only_g2): "holds no G1",
         str(wide): "do not fit",
-        str(_saved(tmp_path, "plain", "edge", seed=4)[0]): "trained with norm 'instance'",
+        str(_saved(tmp_path, "plain", "edge", seed=4)[0]): "trained with edge_norm 'instance'",
     }
     for source, match in cases.items():
         norm = "none" if source.endswith("plain") else "instance"
@@ -332,3 +332,17 @@ def test_g2_weights_need_the_hole_fill_and_residual_they_were_trained_with(
     EdgeConnect(
         replace(residual, mode="edge_inpaint", init_edge=source, init_inpaint=source)
     ).load_initial_weights()
+
+
+def test_edge_norm_sets_g1_alone_and_guards_its_weights(tmp_path: Path) -> None:
+    def norms(network: torch.nn.Module) -> set[str]:
+        return {type(m).__name__ for m in network.modules() if type(m).__name__.endswith("Norm2d")}
+
+    config = replace(TINY, mode="edge", norm="none", edge_norm="instance")
+    model = EdgeConnect(config)
+    assert norms(model.G1) == {"InstanceNorm2d"} and norms(model.G2) == set()
+    model.save_pretrained(tmp_path / "edge")
+    paper_g1 = replace(TINY, mode="edge_inpaint", init_edge=str(tmp_path / "edge"))
+    EdgeConnect(paper_g1).load_initial_weights()  # "" = norm = instance: the same G1
+    with pytest.raises(CheckpointError, match=r"edge_norm 'instance'.*model\.edge_norm=instance"):
+        EdgeConnect(replace(paper_g1, norm="none")).load_initial_weights()

@@ -35,6 +35,7 @@ zero). Official weights need the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,9 @@ class EdgeConnectConfig:
         norm: normalisation in both generators: "instance" (the paper, needed by official
             weights) or "none" (learns colours from a few photos; see
             :mod:`compogan.nn.inpainting`).
+        edge_norm: G1's normalisation when it differs from ``norm`` ("" = ``norm``): G1 reads
+            structure, not colour, and without InstanceNorm it collapsed to empty edge maps in
+            CPU runs (benchmarks/RESULTS.md), so the CPU config keeps the paper's for G1 alone.
         init: the generators' initial conv weights: "normal" (the reference's N(0, 0.02)) or
             "kaiming" (He et al.'s, which keeps the activations' scale without normalisation).
         hole_fill: what G2's RGB input holds in the hole: "white" (the paper) or "harmonic"
@@ -122,6 +126,7 @@ class EdgeConnectConfig:
     width: int = 64
     ndf: int = 64
     norm: str = PAPER_NORM
+    edge_norm: str = ""
     init: str = "normal"
     hole_fill: str = PAPER_HOLE_FILL
     residual: bool = False
@@ -194,7 +199,7 @@ class EdgeConnect(GANModel):
             raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
         check_hole_fill(c.hole_fill)
         patch = {"ndf": c.ndf, "norm": "none", "spectral_norm": True, "bias": False}
-        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=c.norm)
+        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=c.edge_norm or c.norm)
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
         self.G2 = InpaintGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D2 = PatchDiscriminator(in_channels=3, **patch)
@@ -246,7 +251,7 @@ class EdgeConnect(GANModel):
             )
         for stage, source in (("edge", c.init_edge), ("inpaint", c.init_inpaint)):
             if source:
-                settings = {key: getattr(c, key) for key in PAPER_GENERATOR_SETTINGS}
+                settings = generator_settings(dataclasses.asdict(c))
                 for name, state in stage_weights(source, stage, settings).items():
                     load_network_state(getattr(self, name), state, f"{name} from {source}")
 
@@ -453,9 +458,25 @@ STAGE_NETWORKS = {"edge": ("G1", "D1"), "inpaint": ("G2", "D2")}
 OFFICIAL_STAGE_FILES = {"edge": "EdgeModel", "inpaint": "InpaintingModel"}
 
 
-PAPER_GENERATOR_SETTINGS = {"norm": PAPER_NORM, "hole_fill": PAPER_HOLE_FILL, "residual": False}
+PAPER_GENERATOR_SETTINGS = {
+    "edge_norm": PAPER_NORM,
+    "norm": PAPER_NORM,
+    "hole_fill": PAPER_HOLE_FILL,
+    "residual": False,
+}
 """The config fields a generator's weights depend on, at the official weights' values."""
-STAGE_SETTINGS = {"edge": ("norm",), "inpaint": ("norm", "hole_fill", "residual")}
+STAGE_SETTINGS = {"edge": ("edge_norm",), "inpaint": ("norm", "hole_fill", "residual")}
+
+
+def generator_settings(config: Mapping[str, object]) -> dict[str, object]:
+    """The :data:`PAPER_GENERATOR_SETTINGS` fields of an EdgeConnect config (a dict, as in a
+    checkpoint's metadata; missing fields take the defaults), with G1's effective norm."""
+    settings = {
+        **PAPER_GENERATOR_SETTINGS,
+        **{k: config[k] for k in config if k in PAPER_GENERATOR_SETTINGS},
+    }
+    settings["edge_norm"] = config.get("edge_norm") or settings["norm"]
+    return settings
 
 
 def stage_weights(
@@ -494,8 +515,7 @@ def stage_weights(
         raise CheckpointError(
             f"{directory} holds a '{metadata['model']}' checkpoint, not EdgeConnect"
         )
-    trained = {**PAPER_GENERATOR_SETTINGS, **metadata["config"]}
-    _check_settings(settings, trained, stage, source)
+    _check_settings(settings, generator_settings(metadata["config"]), stage, source)
     networks = metadata.get("networks") or EdgeConnect.network_names
     if generator not in networks:
         raise CheckpointError(f"{directory} holds no {generator} to start the {stage} stage from")
