@@ -300,5 +300,6 @@ def test_stage_three_starts_from_an_official_folder(
     with pytest.raises(CheckpointError, match="do not fit"):
         narrow.load_initial_weights()
     without_norm = EdgeConnect(replace(config, norm="none"))
-    with pytest.raises(CheckpointError, match=r"set model\.norm=instance"):
+    with pytest.raises(CheckpointError, match=r"set model\.edge_norm=instance"):
         without_norm.load_initial_weights()
+    EdgeConnect(replace(config, norm="none", edge_norm="instance")).load_initial_weights()
