@@ -199,7 +199,8 @@ class EdgeConnect(GANModel):
             raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
         check_hole_fill(c.hole_fill)
         patch = {"ndf": c.ndf, "norm": "none", "spectral_norm": True, "bias": False}
-        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=c.edge_norm or c.norm)
+        edge_norm = generator_settings(dataclasses.asdict(c))["edge_norm"]
+        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=edge_norm)
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
         self.G2 = InpaintGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D2 = PatchDiscriminator(in_channels=3, **patch)
@@ -249,9 +250,9 @@ class EdgeConnect(GANModel):
                 "mode edge_inpaint trains G2 on the edges of a frozen, trained G1: set "
                 "model.init_edge=RUN_OR_EdgeModel_gen.pth (an 'edge' or 'joint' run)"
             )
+        settings = generator_settings(dataclasses.asdict(c))
         for stage, source in (("edge", c.init_edge), ("inpaint", c.init_inpaint)):
             if source:
-                settings = generator_settings(dataclasses.asdict(c))
                 for name, state in stage_weights(source, stage, settings).items():
                     load_network_state(getattr(self, name), state, f"{name} from {source}")
 
@@ -471,11 +472,8 @@ STAGE_SETTINGS = {"edge": ("edge_norm",), "inpaint": ("norm", "hole_fill", "resi
 def generator_settings(config: Mapping[str, object]) -> dict[str, object]:
     """The :data:`PAPER_GENERATOR_SETTINGS` fields of an EdgeConnect config (a dict, as in a
     checkpoint's metadata; missing fields take the defaults), with G1's effective norm."""
-    settings = {
-        **PAPER_GENERATOR_SETTINGS,
-        **{k: config[k] for k in config if k in PAPER_GENERATOR_SETTINGS},
-    }
-    settings["edge_norm"] = config.get("edge_norm") or settings["norm"]
+    settings = {key: config.get(key, paper) for key, paper in PAPER_GENERATOR_SETTINGS.items()}
+    settings["edge_norm"] = config.get("edge_norm") or settings["norm"]  # "" or absent: norm
     return settings
 
 
@@ -488,7 +486,7 @@ def stage_weights(
     a folder holding the official ``<EdgeModel|InpaintingModel>_gen.pth`` (and ``_dis.pth``).
     The generator must be there; the discriminator is used when present. ``settings`` holds
     the config fields of :data:`PAPER_GENERATOR_SETTINGS` the weights will be used with; those
-    the stage's generator depends on (G1: norm; G2: norm, hole_fill, residual) must be the
+    the stage's generator depends on (G1: edge_norm; G2: norm, hole_fill, residual) must be the
     ones it was trained with (the official weights: the paper's), since state dicts cannot tell.
 
     Raises:
