@@ -346,3 +346,19 @@ def test_edge_norm_sets_g1_alone_and_guards_its_weights(tmp_path: Path) -> None:
     EdgeConnect(paper_g1).load_initial_weights()  # "" = norm = instance: the same G1
     with pytest.raises(CheckpointError, match=r"edge_norm 'instance'.*model\.edge_norm=instance"):
         EdgeConnect(replace(paper_g1, norm="none")).load_initial_weights()
+
+
+def test_edge_bce_weight_adds_a_hole_cross_entropy_that_learns_the_edges() -> None:
+    data = batch()
+    paper = EdgeConnect(replace(TINY, mode="edge")).train()
+    paper.configure_optimizers(10)
+    assert "G1_bce" not in paper.training_step(data)
+    torch.manual_seed(0)
+    model = EdgeConnect(replace(TINY, mode="edge", edge_bce_weight=1.0, lr=1e-3)).train()
+    model.configure_optimizers(10)
+    torch.manual_seed(0)
+    first = model.training_step(data)["G1_bce"]
+    for _ in range(30):
+        torch.manual_seed(0)
+        last = model.training_step(data)["G1_bce"]
+    assert 0 < last < 0.5 * first

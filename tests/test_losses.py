@@ -14,6 +14,7 @@ from compogan.losses import (
     feature_matching_loss,
     gradient_penalty,
     gram_matrix,
+    hole_binary_cross_entropy,
     l1_loss,
     masked_l1,
     total_variation,
@@ -180,3 +181,15 @@ def test_l1_and_masked_l1() -> None:
     assert masked_l1(pred, target, mask).item() == pytest.approx(2.0)
     no_hole = masked_l1(pred, target, torch.zeros(2, 1, 4, 4))
     assert math.isfinite(no_hole.item()) and no_hole.item() == pytest.approx(16.0)
+
+
+def test_hole_binary_cross_entropy_scores_the_hole_alone() -> None:
+    target = torch.zeros(2, 1, 4, 4)
+    target[:, :, 0, 0] = 1.0
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[:, :, :2] = 1.0
+    right_in_hole = torch.where(mask > 0.5, target, 1 - target)
+    assert hole_binary_cross_entropy(right_in_hole, target, mask).item() == pytest.approx(0.0)
+    half = torch.full_like(target, 0.5)
+    assert hole_binary_cross_entropy(half, target, mask).item() == pytest.approx(math.log(2))
+    assert hole_binary_cross_entropy(half, target, torch.zeros_like(mask)).item() == 0.0

@@ -9,7 +9,12 @@ from compogan.losses.perceptual import (
     feature_matching_loss,
     gram_matrix,
 )
-from compogan.losses.regularizers import l1_loss, masked_l1, total_variation
+from compogan.losses.regularizers import (
+    hole_binary_cross_entropy,
+    l1_loss,
+    masked_l1,
+    total_variation,
+)
 
 __all__ = [
     "GAN_MODES",
@@ -21,6 +26,7 @@ __all__ = [
     "feature_matching_loss",
     "gradient_penalty",
     "gram_matrix",
+    "hole_binary_cross_entropy",
     "l1_loss",
     "masked_l1",
     "total_variation",

@@ -1,4 +1,5 @@
-"""Pixel-space losses and regularisers: L1, EdgeConnect's hole-normalised L1, total variation."""
+"""Pixel-space losses and regularisers: L1, EdgeConnect's hole-normalised L1, the cross-entropy of
+probability maps in a hole, total variation."""
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,23 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     """
     hole_fraction = mask.mean().clamp_min(1.0 / mask[0].numel())
     return F.l1_loss(pred, target) / hole_fraction
+
+
+def hole_binary_cross_entropy(
+    probabilities: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean binary cross-entropy of predicted probabilities over the hole's pixels alone.
+
+    Args:
+        probabilities: predicted maps (N, 1, H, W) in [0, 1] (an edge generator's sigmoid).
+        target: true maps (N, 1, H, W) in [0, 1] (Canny edges).
+        mask: hole mask (N, 1, H, W) in {0, 1}, 1 = missing.
+
+    Returns:
+        Scalar loss (in nats per hole pixel); 0 when the batch has no hole.
+    """
+    per_pixel = F.binary_cross_entropy(probabilities, target, reduction="none")
+    return (per_pixel * mask).sum() / mask.sum().clamp_min(1.0)
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
