@@ -1,14 +1,16 @@
 """EdgeConnect benchmark: inpainting quality per hole-area bucket against OpenCV's inpainting.
 
     python benchmarks/edgeconnect_bench.py quality --minutes 30 [--set model.norm=instance]
+        [--final-stage end_to_end]
     python benchmarks/edgeconnect_bench.py speed --steps 2
 
 Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
 networks) within a wall-clock budget: stage 1 (edge) and stage 2 (inpaint, on Canny edges of the
 ground truth) are independent, so they train side by side, one process and one thread each, for
 two thirds of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's edges, starting from both
-runs) trains with every thread for the last third. Scored on crops of the scikit-image photos
-held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
+runs) trains with every thread for the last third (``--final-stage end_to_end``: the paper's
+end-to-end fine-tuning of G1 and G2 on G2's losses instead). Scored on crops of the scikit-image
+photos held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
 mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic interpolation
 (Laplace's equation in the hole: Poisson blending of a flat fill), our inpaint-only model
 (stage 2's G2 with no edges in the hole), our edge→inpaint model (stage 3), and the same with
@@ -51,7 +53,7 @@ from compogan.blending import harmonic_interpolation, poisson_blend
 from compogan.config import load_config
 from compogan.data.masks import EVALUATION_BUCKETS, evaluation_masks
 from compogan.metrics.image import l1_error, mse, ssim
-from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
+from compogan.models.edgeconnect import FROM_TRAINED_G1_MODES, EdgeConnect, EdgeConnectConfig
 from compogan.nn import VGG19
 from compogan.pipelines import Inpainter
 from compogan.train import Trainer
@@ -130,7 +132,7 @@ def stage_config(
         "train.progress=false",
         "train.checkpoint_every=1000",
     ]
-    if mode == "edge_inpaint":
+    if mode in FROM_TRAINED_G1_MODES:
         overrides += [
             f"model.init_edge={run_dir / 'edge'}",
             f"model.init_inpaint={run_dir / 'inpaint'}",
@@ -164,19 +166,23 @@ def train_side_by_side(
 
 
 def quality(
-    minutes: float, run_dir: Path, evaluate_only: bool = False, overrides: tuple[str, ...] = ()
+    minutes: float,
+    run_dir: Path,
+    evaluate_only: bool = False,
+    overrides: tuple[str, ...] = (),
+    final_stage: str = "edge_inpaint",
 ) -> dict:
     """The paper's three stages within ``minutes`` of wall clock on this machine's cores:
-    stages 1 (edge) and 2 (inpaint) side by side for two thirds of it, stage 3 (edge_inpaint,
+    stages 1 (edge) and 2 (inpaint) side by side for two thirds of it, stage 3 (``final_stage``,
     starting from both) with every thread for the last third; then the scores (only the scores
     of the runs already in ``run_dir`` with ``evaluate_only``)."""
     stages = []
     if not evaluate_only:
         stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir, overrides)
         threads = torch.get_num_threads()
-        stages.append(train_stage("edge_inpaint", minutes / 3, run_dir, threads, overrides))
+        stages.append(train_stage(final_stage, minutes / 3, run_dir, threads, overrides))
     inpaint_only = EdgeConnect.from_pretrained(run_dir / "inpaint")
-    edge_inpaint = EdgeConnect.from_pretrained(run_dir / "edge_inpaint")
+    edge_inpaint = EdgeConnect.from_pretrained(run_dir / final_stage)
     data_config = edge_inpaint.data_config
     test_set = EdgeConnect.build_dataset(data_config, "test", seed=0)
     images = torch.stack([test_set[i]["image"] for i in range(len(test_set))])
@@ -199,6 +205,7 @@ def quality(
         "machine": machine(),
         "config": str(CPU_CONFIG),
         "overrides": list(overrides),
+        "final_stage": final_stage,
         "model": dataclasses.asdict(edge_inpaint.config),
         "minutes": minutes,
         "stages": stages,
@@ -291,6 +298,9 @@ def main() -> None:
     quality_parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
     )
+    quality_parser.add_argument(
+        "--final-stage", choices=FROM_TRAINED_G1_MODES, default="edge_inpaint", help="stage 3"
+    )
     speed_parser = sub.add_parser("speed")
     speed_parser.add_argument("--steps", type=int, default=2)
     speed_parser.add_argument("--device", default=DEFAULT_DEVICE)
@@ -298,7 +308,9 @@ def main() -> None:
     if args.what == "speed":
         output = speed(args.steps, args.device)
     else:
-        output = quality(args.minutes, args.run_dir, args.evaluate_only, tuple(args.set))
+        output = quality(
+            args.minutes, args.run_dir, args.evaluate_only, tuple(args.set), args.final_stage
+        )
     save_result("edgeconnect", args.what, output)
 
 

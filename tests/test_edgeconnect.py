@@ -46,6 +46,7 @@ def changed(before: dict, model: EdgeConnect, prefix: str) -> bool:
         ("inpaint", ("G2.", "D2."), ("G1.", "D1."), {"G2_l1", "G2_adv", "D2"}),
         ("edge_inpaint", ("G2.", "D2."), ("G1.", "D1."), {"G2_l1", "G2_adv", "D2"}),
         ("joint", ("G1.", "D1.", "G2.", "D2."), (), {"G1_adv", "G1_fm", "D1", "G2_l1", "D2"}),
+        ("end_to_end", ("G1.", "G2.", "D2."), ("D1.",), {"G2_l1", "G2_adv", "D2"}),
     ],
 )
 def test_each_mode_trains_its_networks(mode, trained, frozen, losses) -> None:
@@ -204,8 +205,9 @@ def test_a_fresh_trainer_run_loads_the_initial_weights_and_a_resume_does_not(
 
 
 def test_bad_initial_weights_are_one_line_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"model\.init_edge"):
-        EdgeConnect(replace(TINY, mode="edge_inpaint")).load_initial_weights()
+    for mode in ("edge_inpaint", "end_to_end"):
+        with pytest.raises(ConfigError, match=r"model\.init_edge"):
+            EdgeConnect(replace(TINY, mode=mode)).load_initial_weights()
     only_g2 = tmp_path / "only_g2"
     EdgeConnect(TINY).save_pretrained(only_g2, networks=("G2",))
     wide = tmp_path / "wide"
@@ -362,3 +364,15 @@ def test_edge_bce_weight_adds_a_hole_cross_entropy_that_learns_the_edges() -> No
         torch.manual_seed(0)
         last = model.training_step(data)["G1_bce"]
     assert 0 < last < 0.5 * first
+
+
+def test_end_to_end_reaches_g1_through_g2s_losses_alone() -> None:
+    model = EdgeConnect(replace(TINY, mode="end_to_end")).train()
+    model.configure_optimizers(10)
+    data = batch()
+    model.training_step(data)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.G1.parameters())
+    data["mask"] = torch.zeros_like(data["mask"])  # no hole: G1's edges never reach G2
+    model.training_step(data)
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.G1.parameters())
+    assert all(p.grad is None for p in model.D1.parameters())

@@ -18,7 +18,9 @@ reference lists other weights than its released config.yml; these are the config
 Modes (``model.mode``): "edge" (stage 1 alone), "inpaint" (stage 2 on Canny edges of the ground
 truth), "edge_inpaint" (stage 3: stage 2 on edges from a frozen G1, the released model; it starts
 from the stage-1 and stage-2 runs named by ``init_edge`` / ``init_inpaint``), "joint" (both
-trained together; G2's input edges are detached, so each stage learns from its own losses).
+trained together; G2's input edges are detached, so each stage learns from its own losses) and
+"end_to_end" (the paper's last fine-tuning: D1 removed, G1 and G2 trained as one network on G2's
+losses, which reach G1 through its edges; it starts from trained stages like "edge_inpaint").
 
 Choices: images in compogan's [-1, 1] convention outside the networks, which keep the official
 [0, 1]; the L1 term is computed on [0, 1] images so its weight means what it means in the paper;
@@ -76,7 +78,8 @@ from compogan.nn.inpainting import (
 )
 from compogan.registry import register_model
 
-MODES = ("edge", "inpaint", "edge_inpaint", "joint")
+MODES = ("edge", "inpaint", "edge_inpaint", "joint", "end_to_end")
+FROM_TRAINED_G1_MODES = ("edge_inpaint", "end_to_end")
 INIT_STD = 0.02
 """Conv weights start from N(0, 0.02), biases from 0, as in the reference code."""
 
@@ -86,7 +89,8 @@ class EdgeConnectConfig:
     """EdgeConnect hyper-parameters; defaults are the released configuration (256 px).
 
     Attributes:
-        mode: "edge", "inpaint", "edge_inpaint" (G1 frozen) or "joint".
+        mode: "edge", "inpaint", "edge_inpaint" (G1 frozen), "joint" or "end_to_end" (G1 and
+            G2 on G2's losses alone).
         residual_blocks: dilated ResNet blocks in each generator (8).
         width: channels of the generators' first conv (64; 2x and 4x deeper in).
         ndf: channels of the discriminators' first conv (64).
@@ -126,8 +130,8 @@ class EdgeConnectConfig:
         vgg_weights: path of torchvision's vgg19-dcbb9e9d.pth ("" = the usual search order).
         init_edge: where a fresh run's G1 (and D1, when there) start: an EdgeConnect run or
             pretrained directory, an official ``EdgeModel_gen.pth``, or a folder holding it
-            (and ``EdgeModel_dis.pth``). Required by "edge_inpaint", whose frozen G1 must be a
-            trained one: the paper's stage 3 starts from the runs of stages 1 and 2.
+            (and ``EdgeModel_dis.pth``). Required by "edge_inpaint" and "end_to_end", whose G1
+            must be a trained one: the paper's stage 3 starts from the runs of stages 1 and 2.
         init_inpaint: the same for G2 (and D2): a run, ``InpaintingModel_gen.pth`` or a folder.
     """
 
@@ -256,9 +260,9 @@ class EdgeConnect(GANModel):
     def load_initial_weights(self) -> None:
         """Start from the edge and inpaint stages named by ``init_edge`` / ``init_inpaint``."""
         c = self.config
-        if c.mode == "edge_inpaint" and not c.init_edge:
+        if c.mode in FROM_TRAINED_G1_MODES and not c.init_edge:
             raise ConfigError(
-                "mode edge_inpaint trains G2 on the edges of a frozen, trained G1: set "
+                f"mode {c.mode} trains G2 on the edges of a trained G1: set "
                 "model.init_edge=RUN_OR_EdgeModel_gen.pth (an 'edge' or 'joint' run)"
             )
         settings = generator_settings(dataclasses.asdict(c))
@@ -352,14 +356,19 @@ class EdgeConnect(GANModel):
             )
         return losses
 
-    def inpaint_step(self, image: Tensor, edges: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """Update G2 on the given full edge map, then D2."""
+    def inpaint_step(
+        self, image: Tensor, edges: Tensor, mask: Tensor, trained: tuple[str, ...] = ("G2",)
+    ) -> dict[str, Tensor]:
+        """Update G2 on the given full edge map (and ``trained``'s other generators, which the
+        losses reach through a map not detached from them), then D2."""
         set_requires_grad(self.D2, False)
-        self.optimizers["G2"].zero_grad(set_to_none=True)
+        for name in trained:
+            self.optimizers[name].zero_grad(set_to_none=True)
         output = self.inpaint_output(self.nets.G2, image, edges, mask)
         losses = self.inpaint_losses(output, image, mask)
         sum(losses.values()).backward()
-        self.optimizers["G2"].step()
+        for name in trained:
+            self.optimizers[name].step()
         set_requires_grad(self.D2, True)
         losses = {name: value.detach() for name, value in losses.items()}
         losses["D2"] = self.discriminator_step("D2", image, to_signed(output))
@@ -379,6 +388,9 @@ class EdgeConnect(GANModel):
             with torch.no_grad():
                 full_edges = self.predict_edges(gray, edges, mask, self.G1)
             return self.inpaint_step(image, full_edges, mask)
+        if mode == "end_to_end":
+            full_edges = self.predict_edges(gray, edges, mask, self.nets.G1)
+            return self.inpaint_step(image, full_edges, mask, trained=("G1", "G2"))
         edge_losses, full_edges = self.edge_step(gray, edges, mask)
         return {**edge_losses, **self.inpaint_step(image, full_edges, mask)}
 
