@@ -78,6 +78,13 @@ from compogan.nn.inpainting import (
 )
 from compogan.registry import register_model
 
+
+def known_edges_outside(predicted: Tensor, edges: Tensor, mask: Tensor) -> Tensor:
+    """The full edge map (N,1,H,W) in [0,1]: ``predicted`` in the hole, the known ``edges``
+    outside it (``mask`` 1 = hole)."""
+    return predicted * mask + edges * (1 - mask)
+
+
 MODES = ("edge", "inpaint", "edge_inpaint", "joint", "end_to_end")
 FROM_TRAINED_G1_MODES = ("edge_inpaint", "end_to_end")
 INIT_STD = 0.02
@@ -284,8 +291,7 @@ class EdgeConnect(GANModel):
 
     def predict_edges(self, gray: Tensor, edges: Tensor, mask: Tensor, net: nn.Module) -> Tensor:
         """G1's full edge map (N,1,H,W) in [0,1]: known edges outside the hole, predicted in it."""
-        predicted = net(edge_generator_input(gray, edges, mask))
-        return predicted * mask + edges * (1 - mask)
+        return known_edges_outside(net(edge_generator_input(gray, edges, mask)), edges, mask)
 
     # ---- the two stages' losses ----------------------------------------------------------------
     def discriminator_step(self, name: str, real: Tensor, fake: Tensor) -> Tensor:
@@ -323,7 +329,7 @@ class EdgeConnect(GANModel):
         )
         losses = {name: value.detach() for name, value in losses.items()}
         losses["D1"] = d_loss
-        return losses, (predicted * mask + edges * (1 - mask)).detach()
+        return losses, known_edges_outside(predicted, edges, mask).detach()
 
     def inpaint_output(
         self, network: nn.Module, images: Tensor, edges: Tensor, masks: Tensor
