@@ -1,7 +1,7 @@
 """EdgeConnect benchmark: inpainting quality per hole-area bucket against OpenCV's inpainting.
 
     python benchmarks/edgeconnect_bench.py quality --minutes 30 [--set model.norm=instance]
-        [--final-stage end_to_end]
+        [--stage-set edge:data.mask_kind=irregular] [--final-stage end_to_end]
     python benchmarks/edgeconnect_bench.py speed --steps 2
 
 Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
@@ -17,7 +17,8 @@ mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic in
 Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR (of the set's
 mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
 identical for every method. ``--set KEY=VALUE`` overrides the config for every stage (the
-paper's InstanceNorm generators: ``--set model.norm=instance``).
+paper's InstanceNorm generators: ``--set model.norm=instance``), ``--stage-set MODE:KEY=VALUE``
+for one stage (``edge``, ``inpaint`` or the final stage's mode).
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
@@ -152,17 +153,35 @@ def train_stage(
 
 
 def train_side_by_side(
-    modes: tuple[str, ...], minutes: float, run_dir: Path, overrides: tuple[str, ...] = ()
+    overrides: dict[str, tuple[str, ...]], minutes: float, run_dir: Path
 ) -> list[dict]:
-    """Train independent stages at once, one process and one thread each."""
+    """Train independent stages at once, one process and one thread each: stage ``mode`` with
+    ``overrides[mode]``."""
     processes = [
         start_in_fresh_process(
             "edgeconnect_bench",
-            f"train_stage({mode!r}, {minutes}, {str(run_dir)!r}, 1, {overrides!r})",
+            f"train_stage({mode!r}, {minutes}, {str(run_dir)!r}, 1, {mode_overrides!r})",
         )
-        for mode in modes
+        for mode, mode_overrides in overrides.items()
     ]
     return [result_of(process) for process in processes]
+
+
+def per_stage_overrides(
+    stages: tuple[str, ...], overrides: tuple[str, ...], stage_sets: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Each stage's config overrides: ``overrides`` for all, then the ``MODE:KEY=VALUE`` items
+    of ``stage_sets`` naming it. Raises SystemExit with a one-line message for a malformed item
+    or an unknown stage."""
+    chosen = {stage: list(overrides) for stage in stages}
+    for item in stage_sets:
+        stage, separator, override = item.partition(":")
+        if not separator or "=" not in override:
+            raise SystemExit(f"--stage-set wants MODE:KEY=VALUE, got {item!r}")
+        if stage not in chosen:
+            raise SystemExit(f"--stage-set names {stage!r}; the stages are {', '.join(stages)}")
+        chosen[stage].append(override)
+    return {stage: tuple(values) for stage, values in chosen.items()}
 
 
 def quality(
@@ -171,16 +190,22 @@ def quality(
     evaluate_only: bool = False,
     overrides: tuple[str, ...] = (),
     final_stage: str = "edge_inpaint",
+    stage_sets: tuple[str, ...] = (),
 ) -> dict:
     """The paper's three stages within ``minutes`` of wall clock on this machine's cores:
     stages 1 (edge) and 2 (inpaint) side by side for two thirds of it, stage 3 (``final_stage``,
     starting from both) with every thread for the last third; then the scores (only the scores
-    of the runs already in ``run_dir`` with ``evaluate_only``)."""
+    of the runs already in ``run_dir`` with ``evaluate_only``). ``overrides`` apply to every
+    stage, ``stage_sets`` (``MODE:KEY=VALUE``) to one."""
+    stage_overrides = per_stage_overrides(("edge", "inpaint", final_stage), overrides, stage_sets)
     stages = []
     if not evaluate_only:
-        stages = train_side_by_side(("edge", "inpaint"), minutes * 2 / 3, run_dir, overrides)
+        first_two = {mode: stage_overrides[mode] for mode in ("edge", "inpaint")}
+        stages = train_side_by_side(first_two, minutes * 2 / 3, run_dir)
         threads = torch.get_num_threads()
-        stages.append(train_stage(final_stage, minutes / 3, run_dir, threads, overrides))
+        stages.append(
+            train_stage(final_stage, minutes / 3, run_dir, threads, stage_overrides[final_stage])
+        )
     inpaint_only = EdgeConnect.from_pretrained(run_dir / "inpaint")
     edge_inpaint = EdgeConnect.from_pretrained(run_dir / final_stage)
     data_config = edge_inpaint.data_config
@@ -205,6 +230,7 @@ def quality(
         "machine": machine(),
         "config": str(CPU_CONFIG),
         "overrides": list(overrides),
+        "stage_overrides": list(stage_sets),
         "final_stage": final_stage,
         "model": dataclasses.asdict(edge_inpaint.config),
         "minutes": minutes,
@@ -299,6 +325,13 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
     )
     quality_parser.add_argument(
+        "--stage-set",
+        action="append",
+        default=[],
+        metavar="MODE:KEY=VALUE",
+        help="config override for one stage",
+    )
+    quality_parser.add_argument(
         "--final-stage", choices=FROM_TRAINED_G1_MODES, default="edge_inpaint", help="stage 3"
     )
     speed_parser = sub.add_parser("speed")
@@ -309,7 +342,12 @@ def main() -> None:
         output = speed(args.steps, args.device)
     else:
         output = quality(
-            args.minutes, args.run_dir, args.evaluate_only, tuple(args.set), args.final_stage
+            args.minutes,
+            args.run_dir,
+            args.evaluate_only,
+            tuple(args.set),
+            args.final_stage,
+            tuple(args.stage_set),
         )
     save_result("edgeconnect", args.what, output)
 

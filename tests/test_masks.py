@@ -7,12 +7,14 @@ from PIL import Image
 
 from compogan.data.masks import (
     EVALUATION_BUCKETS,
+    IRREGULAR_AREA,
     MASK_KINDS,
     MaskMix,
     evaluation_masks,
     free_form_mask,
     half_mask,
     hole_fraction,
+    irregular_mask,
     load_mask_file,
     mask_generator,
     random_block_mask,
@@ -68,6 +70,17 @@ def test_more_strokes_cover_more_on_average() -> None:
     one = np.mean([hole_fraction(free_form_mask(64, _rng(s), max_strokes=1)) for s in range(20)])
     many = np.mean([hole_fraction(free_form_mask(64, _rng(s), max_strokes=8)) for s in range(20)])
     assert many > one
+
+
+def test_irregular_masks_cover_the_whole_area_range_and_repeat_with_the_seed() -> None:
+    masks = [irregular_mask((48, 64), _rng(seed)) for seed in range(60)]
+    for mask in masks:
+        _assert_binary(mask, (48, 64))
+    fractions = np.array([hole_fraction(mask) for mask in masks])
+    low, high = IRREGULAR_AREA
+    assert fractions.min() >= low and fractions.max() < high
+    assert (fractions < 0.2).any() and (fractions >= 0.4).any()  # free_form's rarely reach 0.3
+    np.testing.assert_array_equal(irregular_mask((48, 64), _rng(7)), masks[7])
 
 
 def test_mask_mix_uses_only_weighted_kinds() -> None:

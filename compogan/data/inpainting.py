@@ -147,8 +147,8 @@ class InpaintingFolder(SeededDataset):
         root: folder of images.
         split: "train" draws anew every epoch; any other split is fixed.
         size: side S of the square items.
-        mask_kind: mask generator kind ("block", "free_form", "half" or "mix"); ignored when
-            ``mask_root`` is given.
+        mask_kind: mask generator kind ("block", "free_form", "irregular", "half" or "mix");
+            ignored when ``mask_root`` is given.
         mask_root: folder of mask images (white or alpha = hole), thresholded at 0.5 and resized
             with nearest-neighbour sampling; item i uses mask ``i % len(masks)`` outside
             training and a random one in training.

@@ -1,5 +1,5 @@
-"""Inpainting masks: generated (block, free-form strokes, half), read from files, and fixed
-evaluation sets by hole-area bucket.
+"""Inpainting masks: generated (block, free-form strokes, irregular, half), read from files, and
+fixed evaluation sets by hole-area bucket.
 
 Every mask is a float32 numpy array of shape ``(H, W)`` with 1 where the image is missing (the
 hole) and 0 where it is known. Generators draw all their randomness from the
@@ -21,7 +21,7 @@ from compogan.io.images import load_image, pil_to_mask
 Size = int | tuple[int, int]
 MaskGenerator = Callable[[Size, np.random.Generator], np.ndarray]
 
-MASK_KINDS = ("block", "free_form", "half", "mix")
+MASK_KINDS = ("block", "free_form", "irregular", "half", "mix")
 """Names accepted by :func:`mask_generator`."""
 
 MASK_THRESHOLD = 0.5
@@ -36,6 +36,9 @@ EVALUATION_BUCKETS: dict[str, tuple[float, float]] = {
 """Hole-area buckets of the EdgeConnect evaluation, as ``[low, high)`` fractions of the image."""
 
 DEFAULT_MAX_STROKES = 5
+IRREGULAR_AREA = (0.01, 0.6)
+"""Hole fractions of :func:`irregular_mask`: the span of the irregular mask set of Liu et al.
+(2018, six categories from 1% to 60%) that EdgeConnect trains on."""
 MIN_EVALUATION_SIDE = 16
 _MAX_STROKE_TRIES = 200
 
@@ -137,15 +140,48 @@ def free_form_mask(
     return _canvas_to_mask(canvas)
 
 
+def _mask_in_bucket(
+    height: int, width: int, low: float, high: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Grow strokes until the hole fraction reaches a target drawn uniformly in ``[low, high)``;
+    a stroke overshooting ``high`` is undone and another drawn. Starts again if it gets stuck."""
+    while True:
+        target = rng.uniform(low, high)
+        canvas = Image.new("L", (width, height), 0)
+        for _ in range(_MAX_STROKE_TRIES):
+            trial = canvas.copy()
+            _draw_stroke(ImageDraw.Draw(trial), height, width, rng)
+            fraction = hole_fraction(_canvas_to_mask(trial))
+            if fraction < high:
+                canvas = trial
+                if fraction >= target:
+                    return _canvas_to_mask(canvas)
+
+
+def irregular_mask(size: Size, rng: np.random.Generator) -> np.ndarray:
+    """Free-form strokes grown to a hole fraction drawn uniformly from :data:`IRREGULAR_AREA`.
+
+    The training counterpart of the evaluation buckets: :func:`free_form_mask`'s few strokes
+    rarely cover more than a fifth of the image, these cover 1% to 60% evenly, like the
+    irregular mask set the paper trains on.
+
+    Returns:
+        (H, W) float32 mask.
+    """
+    height, width = mask_shape(size)
+    return _mask_in_bucket(height, width, *IRREGULAR_AREA, rng)
+
+
 _GENERATORS: dict[str, MaskGenerator] = {
     "block": random_block_mask,
     "free_form": free_form_mask,
+    "irregular": irregular_mask,
     "half": half_mask,
 }
 
 
 class MaskMix:
-    """A weighted random choice among the generators "block", "free_form" and "half".
+    """A weighted random choice among the generators "block", "free_form", "irregular", "half".
 
     Args:
         weights: kind name -> non-negative weight (normalised); equal weights by default.
@@ -220,24 +256,6 @@ def _bucket_range(bucket: str) -> tuple[float, float]:
             f"unknown mask bucket {bucket!r}; use one of {', '.join(EVALUATION_BUCKETS)}"
         )
     return EVALUATION_BUCKETS[bucket]
-
-
-def _mask_in_bucket(
-    height: int, width: int, low: float, high: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Grow strokes until the hole fraction reaches a target drawn uniformly in ``[low, high)``;
-    a stroke overshooting ``high`` is undone and another drawn. Starts again if it gets stuck."""
-    while True:
-        target = rng.uniform(low, high)
-        canvas = Image.new("L", (width, height), 0)
-        for _ in range(_MAX_STROKE_TRIES):
-            trial = canvas.copy()
-            _draw_stroke(ImageDraw.Draw(trial), height, width, rng)
-            fraction = hole_fraction(_canvas_to_mask(trial))
-            if fraction < high:
-                canvas = trial
-                if fraction >= target:
-                    return _canvas_to_mask(canvas)
 
 
 def evaluation_masks(size: Size, bucket: str, count: int, seed: int = 0) -> np.ndarray:

@@ -179,7 +179,8 @@ class EdgeConnectDataConfig:
             "folder" (images under ``root``).
         root: image folder for "folder".
         mask_root: optional folder of mask files (any format; thresholded at 0.5).
-        mask_kind: generated masks when there is no mask_root: block, free_form, half, mix.
+        mask_kind: generated masks when there is no mask_root: block, free_form, irregular, half,
+            mix.
         size: side of the square training images (256 in the paper).
         length: items per epoch for "skimage".
         test_length: evaluation items for "skimage".
