@@ -1,16 +1,19 @@
 """EdgeConnect benchmark: inpainting quality per hole-area bucket against OpenCV's inpainting.
 
     python benchmarks/edgeconnect_bench.py quality --minutes 30 [--set model.norm=instance]
-        [--stage-set edge:data.mask_kind=irregular] [--final-share 0.333] [--final-stage end_to_end]
+        [--stage-set inpaint:data.mask_kind=irregular] [--final-share 0.333]
+        [--final-stage end_to_end]
     python benchmarks/edgeconnect_bench.py speed --steps 2
 
 Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
-networks) within a wall-clock budget: stage 1 (edge) and stage 2 (inpaint, on Canny edges of the
-ground truth) are independent, so they train side by side, one process and one thread each, for
-the first part of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's edges, starting from
-both runs) trains with every thread for the rest, ``--final-share`` of it (1/6: a longer stage 3
-scored lower, benchmarks/RESULTS.md; ``--final-stage end_to_end``: the paper's
-end-to-end fine-tuning of G1 and G2 on G2's losses instead). Scored on crops of the scikit-image
+networks) within a wall-clock budget. Stage 1 (edge, on the irregular masks: G1 trained on the
+config's small free-form holes drew worse edges than none deep in large ones) and stage 2
+(inpaint, on Canny edges of the ground truth) are independent, so they train side by side, one
+process and one thread each, for the first part of the budget; stage 3 (edge_inpaint: G2 on the
+frozen G1's edges, starting from both runs) trains with every thread for the rest,
+``--final-share`` of it (1/6: a longer stage 3 scored lower, benchmarks/RESULTS.md;
+``--final-stage end_to_end``: the paper's end-to-end fine-tuning of G1 and G2 on G2's losses
+instead). Scored on crops of the scikit-image
 photos held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
 mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic interpolation
 (Laplace's equation in the hole: Poisson blending of a flat fill), our inpaint-only model
@@ -19,7 +22,8 @@ Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR 
 mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
 identical for every method. ``--set KEY=VALUE`` overrides the config for every stage (the
 paper's InstanceNorm generators: ``--set model.norm=instance``), ``--stage-set MODE:KEY=VALUE``
-for one stage (``edge``, ``inpaint`` or the final stage's mode).
+for one stage (``edge``, ``inpaint`` or the final stage's mode), after
+:data:`DEFAULT_STAGE_SETS`.
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
@@ -65,6 +69,8 @@ CPU_CONFIG = ROOT / "configs" / "edgeconnect" / "skimage_cpu.yaml"
 MASKS_PER_IMAGE_SEED = 7
 FINAL_SHARE = 1 / 6
 """The share of the quality budget that stage 3 trains for."""
+DEFAULT_STAGE_SETS = ("edge:data.mask_kind=irregular",)
+"""Per-stage overrides of every quality run, before the command line's ``--stage-set``."""
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -201,6 +207,7 @@ def quality(
     both) with every thread for ``final_share`` of the minutes; then the scores (only the scores
     of the runs already in ``run_dir`` with ``evaluate_only``). ``overrides`` apply to every
     stage, ``stage_sets`` (``MODE:KEY=VALUE``) to one."""
+    stage_sets = (*DEFAULT_STAGE_SETS, *stage_sets)
     stage_overrides = per_stage_overrides(("edge", "inpaint", final_stage), overrides, stage_sets)
     stages = []
     if not evaluate_only:
