@@ -7,23 +7,21 @@
 
 Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
 networks) within a wall-clock budget. Stage 1 (edge, on the irregular masks: G1 trained on the
-config's small free-form holes drew worse edges than none deep in large ones) and stage 2
-(inpaint, on Canny edges of the ground truth) are independent, so they train side by side, one
-process and one thread each, for the first part of the budget; stage 3 (edge_inpaint: G2 on the
-frozen G1's edges, starting from both runs) trains with every thread for the rest,
-``--final-share`` of it (1/6: a longer stage 3 scored lower, benchmarks/RESULTS.md;
-``--final-stage end_to_end``: the paper's end-to-end fine-tuning of G1 and G2 on G2's losses
-instead). Scored on crops of the scikit-image
-photos held out of training (data.test_photos) with the fixed evaluation masks of each bucket: the
-mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic interpolation
-(Laplace's equation in the hole: Poisson blending of a flat fill), our inpaint-only model
-(stage 2's G2 with no edges in the hole), our edge→inpaint model (stage 3), and the same with
-Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR (of the set's
-mean squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are
-identical for every method. ``--set KEY=VALUE`` overrides the config for every stage (the
-paper's InstanceNorm generators: ``--set model.norm=instance``), ``--stage-set MODE:KEY=VALUE``
-for one stage (``edge``, ``inpaint`` or the final stage's mode), after
-:data:`DEFAULT_STAGE_SETS`.
+config's small free-form holes drew worse edges than none deep in large ones) and stage 2 (inpaint,
+on Canny edges of the ground truth) are independent, so they train side by side, one process and
+one thread each, for the first part of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's
+edges, starting from both runs) trains with every thread for the rest, ``--final-share`` of it
+(1/6: a longer stage 3 scored lower, benchmarks/RESULTS.md; ``--final-stage end_to_end``: the
+paper's end-to-end fine-tuning of G1 and G2 on G2's losses instead). Scored on crops of the
+scikit-image photos held out of training (data.test_photos) with the fixed evaluation masks of each
+bucket: the mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic
+interpolation (Laplace's equation in the hole: Poisson blending of a flat fill), our inpaint-only
+model (stage 2's G2 with no edges in the hole), our edge→inpaint model (stage 3), and the same with
+Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR (of the set's mean
+squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are identical for
+every method. ``--set KEY=VALUE`` overrides the config for every stage (the paper's InstanceNorm
+generators: ``--set model.norm=instance``), ``--stage-set MODE:KEY=VALUE`` for one stage (``edge``,
+``inpaint`` or the final stage's mode), after :data:`DEFAULT_STAGE_SETS`.
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained

@@ -140,7 +140,7 @@ def free_form_mask(
     return _canvas_to_mask(canvas)
 
 
-def _mask_in_bucket(
+def _strokes_grown_to_area(
     height: int, width: int, low: float, high: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Grow strokes until the hole fraction reaches a target drawn uniformly in ``[low, high)``;
@@ -169,7 +169,7 @@ def irregular_mask(size: Size, rng: np.random.Generator) -> np.ndarray:
         (H, W) float32 mask.
     """
     height, width = mask_shape(size)
-    return _mask_in_bucket(height, width, *IRREGULAR_AREA, rng)
+    return _strokes_grown_to_area(height, width, *IRREGULAR_AREA, rng)
 
 
 _GENERATORS: dict[str, MaskGenerator] = {
@@ -284,5 +284,5 @@ def evaluation_masks(size: Size, bucket: str, count: int, seed: int = 0) -> np.n
     bucket_index = list(EVALUATION_BUCKETS).index(bucket)
     for index in range(count):
         rng = np.random.default_rng([seed, bucket_index, index])
-        masks[index] = _mask_in_bucket(height, width, low, high, rng)
+        masks[index] = _strokes_grown_to_area(height, width, low, high, rng)
     return masks
