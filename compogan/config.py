@@ -43,6 +43,9 @@ class TrainConfig:
         device: "auto" (cuda > mps > cpu), "cpu", "cuda", "cuda:1", "mps".
         bf16: run forward passes under bf16 autocast (CUDA only; ignored elsewhere).
         progress: show a progress bar.
+        ema_decay: average the weights of the model's ``averaged_networks()`` (its trained
+            generators) with this decay and save the averages (0 = off; see
+            compogan/train/averaging.py).
     """
 
     steps: int = 1000
@@ -58,6 +61,7 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = False
     progress: bool = True
+    ema_decay: float = 0.0
 
 
 def experiment_schema(model_cls: type) -> DictConfig:

@@ -95,6 +95,11 @@ class GANModel(nn.Module):
         """Called by the trainer once, at the start of a fresh (not resumed) run: models whose
         training starts from earlier stages' weights load them here. Default: nothing."""
 
+    def averaged_networks(self) -> tuple[str, ...]:
+        """The networks whose weights ``train.ema_decay`` averages: the generators this
+        model's configuration trains. Default: none (the trainer refuses an average)."""
+        return ()
+
     def extra_training_state(self) -> dict[str, Any]:
         """Training state beyond optimisers and schedulers (e.g. image pools)."""
         return {}

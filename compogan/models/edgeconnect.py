@@ -87,6 +87,14 @@ def known_edges_outside(predicted: Tensor, edges: Tensor, mask: Tensor) -> Tenso
 
 MODES = ("edge", "inpaint", "edge_inpaint", "joint", "end_to_end")
 FROM_TRAINED_G1_MODES = ("edge_inpaint", "end_to_end")
+TRAINED_GENERATORS = {
+    "edge": ("G1",),
+    "inpaint": ("G2",),
+    "edge_inpaint": ("G2",),
+    "joint": ("G1", "G2"),
+    "end_to_end": ("G1", "G2"),
+}
+"""The generators each mode trains (and ``train.ema_decay`` averages)."""
 INIT_STD = 0.02
 """Conv weights start from N(0, 0.02), biases from 0, as in the reference code."""
 
@@ -251,6 +259,9 @@ class EdgeConnect(GANModel):
         if self.config.mode == "edge_inpaint":
             self.G1.eval()
         return self
+
+    def averaged_networks(self) -> tuple[str, ...]:
+        return TRAINED_GENERATORS[self.config.mode]
 
     # ---- optimisation --------------------------------------------------------------------------
     def configure_optimizers(self, total_steps: int) -> None:

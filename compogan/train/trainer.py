@@ -8,7 +8,8 @@ Run directory layout::
 
     run_dir/
       config.yaml                  the resolved experiment config
-      config.json, model.safetensors   final weights (save_pretrained), written at the end
+      config.json, model.safetensors   final weights (save_pretrained), written at the end;
+                                   with train.ema_decay, the averaged networks' averages
       checkpoints/step_00000500/   config.json, model.safetensors, training_state.pt
       losses.jsonl                 one line of losses per logged step
       tb/                          TensorBoard scalars and image grids
@@ -34,9 +35,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from compogan.config import TrainConfig, section_object
-from compogan.errors import CheckpointError, InputError, TrainingDivergedError
+from compogan.errors import CheckpointError, ConfigError, InputError, TrainingDivergedError
 from compogan.io.atomic import atomic_dir, atomic_path
 from compogan.models.base import GANModel
+from compogan.train.averaging import WeightAverage
 from compogan.train.distributed import (
     ResumableDistributedSampler,
     ddp_wrapper,
@@ -166,6 +168,7 @@ class Trainer:
         self.epoch = 0
         self.batch_in_epoch = 0
         self.writer = None
+        self.averages: dict[str, WeightAverage] = {}
 
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -176,10 +179,11 @@ class Trainer:
         """
         cfg = self.train_config
         self.model.configure_optimizers(cfg.steps)
+        if not self.resume:
+            self.model.load_initial_weights()
+        self.averages = self._start_averages()
         if self.resume:
             self._load_latest_checkpoint()
-        else:
-            self.model.load_initial_weights()
         if self.dist.enabled:
             self.model.distribute(ddp_wrapper(self.device))
         if self.dist.is_main:
@@ -198,7 +202,8 @@ class Trainer:
             losses = self._train_until(end_step, started, progress)
         progress.close()
         if self.dist.is_main:
-            self.model.save_pretrained(self.run_dir)
+            with self._averaged_weights():
+                self.model.save_pretrained(self.run_dir)
             if self.writer is not None:
                 self.writer.close()
         return TrainResult(self.run_dir, self.step, losses, time.monotonic() - started)
@@ -212,6 +217,8 @@ class Trainer:
             batch = next(batches)
             losses = {name: float(value) for name, value in self.model.training_step(batch).items()}
             self._check_finite(losses)
+            for name, average in self.averages.items():
+                average.update(getattr(self.model, name))
             for scheduler in self.model.schedulers.values():
                 scheduler.step()
             self.step += 1
@@ -227,6 +234,37 @@ class Trainer:
             if out_of_time:
                 break
         return losses
+
+    # ---- weight averages -----------------------------------------------------------------------
+    def _start_averages(self) -> dict[str, WeightAverage]:
+        """One average per network of the model's ``averaged_networks()`` when
+        ``train.ema_decay`` is on, starting at the current weights."""
+        decay = self.train_config.ema_decay
+        if decay == 0:
+            return {}
+        if not 0 < decay < 1:
+            raise ConfigError(f"train.ema_decay must lie in [0, 1), got {decay}")
+        names = self.model.averaged_networks()
+        if not names:
+            raise ConfigError(f"train.ema_decay: {self.model.name} has no networks to average")
+        return {name: WeightAverage(getattr(self.model, name), decay) for name in names}
+
+    @contextlib.contextmanager
+    def _averaged_weights(self) -> Iterator[None]:
+        """Inside the block the averaged networks hold their averages (to save them); after
+        it, their working weights again."""
+        working = {name: self._working_weights(name) for name in self.averages}
+        try:
+            for name, average in self.averages.items():
+                network = getattr(self.model, name)
+                network.load_state_dict(average.averaged_state(network))
+            yield
+        finally:
+            for name, state in working.items():
+                getattr(self.model, name).load_state_dict(state)
+
+    def _working_weights(self, name: str) -> dict[str, torch.Tensor]:
+        return {key: value.clone() for key, value in getattr(self.model, name).state_dict().items()}
 
     def _batches(self):
         """Endless batches, epoch after epoch, starting at the current data position."""
@@ -309,9 +347,14 @@ class Trainer:
             "world_size": self.dist.world_size,
             "rng": capture_rng_state(),
             "model": self.model.training_state(),
+            "averages": {
+                name: {"average": average.state_dict(), "working": self._working_weights(name)}
+                for name, average in self.averages.items()
+            },
         }
         with atomic_dir(target) as tmp:
-            self.model.save_pretrained(tmp)
+            with self._averaged_weights():
+                self.model.save_pretrained(tmp)
             torch.save(state, tmp / TRAINING_STATE_NAME)
         for old in checkpoint_dirs(self.run_dir)[: -self.train_config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
@@ -334,10 +377,22 @@ class Trainer:
             )
         self.model.load_networks(read_weights(latest), self.model.network_names)
         self.model.load_training_state(state["model"])
+        self._load_averages(state.get("averages", {}), latest)
         self.step = state["step"]
         self.epoch = state["epoch"]
         self.batch_in_epoch = state["batch_in_epoch"]
         restore_rng_state(state["rng"])
+
+    def _load_averages(self, saved: dict[str, dict[str, Any]], checkpoint: Path) -> None:
+        """Restore the averages and the working weights a checkpoint's training state holds."""
+        if set(saved) != set(self.averages):
+            raise CheckpointError(
+                f"{checkpoint} averages {sorted(saved) or 'no networks'}, this run "
+                f"{sorted(self.averages) or 'none'}: resume with the same train.ema_decay"
+            )
+        for name, average in self.averages.items():
+            average.load_state_dict(saved[name]["average"])
+            getattr(self.model, name).load_state_dict(saved[name]["working"])
 
 
 def make_run_dir(model_name: str, base: str | Path = "runs") -> Path:
