@@ -5,23 +5,24 @@
         [--final-stage end_to_end]
     python benchmarks/edgeconnect_bench.py speed --steps 2
 
-Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size
-networks) within a wall-clock budget. Stage 1 (edge, on the irregular masks: G1 trained on the
-config's small free-form holes drew worse edges than none deep in large ones) and stage 2 (inpaint,
-on Canny edges of the ground truth) are independent, so they train side by side, one process and
-one thread each, for the first part of the budget; stage 3 (edge_inpaint: G2 on the frozen G1's
-edges, starting from both runs) trains with every thread for the rest, ``--final-share`` of it
-(1/6: a longer stage 3 scored lower, benchmarks/RESULTS.md; ``--final-stage end_to_end``: the
-paper's end-to-end fine-tuning of G1 and G2 on G2's losses instead). Scored on crops of the
-scikit-image photos held out of training (data.test_photos) with the fixed evaluation masks of each
-bucket: the mean colour of the known pixels, OpenCV Telea, OpenCV Navier-Stokes, harmonic
-interpolation (Laplace's equation in the hole: Poisson blending of a flat fill), our inpaint-only
-model (stage 2's G2 with no edges in the hole), our edge→inpaint model (stage 3), and the same with
-Poisson blending (compogan.blending, the Inpainter's ``blend="poisson"``). PSNR (of the set's mean
-squared error), mean SSIM and mean L1 (on [0, 1]) over whole images; known pixels are identical for
-every method. ``--set KEY=VALUE`` overrides the config for every stage (the paper's InstanceNorm
-generators: ``--set model.norm=instance``), ``--stage-set MODE:KEY=VALUE`` for one stage (``edge``,
-``inpaint`` or the final stage's mode), after :data:`DEFAULT_STAGE_SETS`.
+Quality: the paper's three stages on configs/edgeconnect/skimage_cpu.yaml (64 px, CPU-size networks,
+running averages of the generators' weights saved) within a wall-clock budget. Stage 1 (edge, on the
+irregular masks: G1 trained on the config's small free-form holes drew worse edges than none deep in
+large ones) and stage 2 (inpaint, on Canny edges of the ground truth) are independent, so they train
+side by side, one process and one thread each, for the first part of the budget; stage 3
+(edge_inpaint: G2 on the frozen G1's edges, starting from both runs) trains with every thread for
+the rest, ``--final-share`` of it (1/6: a longer stage 3 scored lower, benchmarks/RESULTS.md;
+``--final-stage end_to_end``: the paper's end-to-end fine-tuning of G1 and G2 on G2's losses
+instead). Scored on crops of the scikit-image photos held out of training (data.test_photos) with
+the fixed evaluation masks of each bucket: the mean colour of the known pixels, OpenCV Telea, OpenCV
+Navier-Stokes, harmonic interpolation (Laplace's equation in the hole: Poisson blending of a flat
+fill), our inpaint-only model (stage 2's G2 with no edges in the hole), our edge→inpaint model
+(stage 3), and the same with Poisson blending (compogan.blending, the Inpainter's
+``blend="poisson"``). PSNR (of the set's mean squared error), mean SSIM and mean L1 (on [0, 1]) over
+whole images; known pixels are identical for every method. ``--set KEY=VALUE`` overrides the config
+for every stage (the paper's InstanceNorm generators: ``--set model.norm=instance``), ``--stage-set
+MODE:KEY=VALUE`` for one stage (``edge``, ``inpaint`` or the final stage's mode), after
+:data:`DEFAULT_STAGE_SETS`.
 
 Speed: a training step of each mode at the released setting (256 px, batch 8, 8 blocks, VGG-19
 perceptual and style losses on G2; a randomly initialised VGG-19 costs the same as the pretrained
@@ -51,7 +52,7 @@ from common import (
     start_in_fresh_process,
     time_steps,
 )
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from compogan.blending import harmonic_interpolation, poisson_blend
 from compogan.config import load_config
@@ -217,6 +218,9 @@ def quality(
                 final_stage, minutes * final_share, run_dir, threads, stage_overrides[final_stage]
             )
         )
+    final_config = stage_config(
+        final_stage, minutes * final_share, run_dir, stage_overrides[final_stage]
+    )
     inpaint_only = EdgeConnect.from_pretrained(run_dir / "inpaint")
     edge_inpaint = EdgeConnect.from_pretrained(run_dir / final_stage)
     data_config = edge_inpaint.data_config
@@ -244,6 +248,7 @@ def quality(
         "stage_overrides": list(stage_sets),
         "final_stage": final_stage,
         "model": dataclasses.asdict(edge_inpaint.config),
+        "train": OmegaConf.to_container(final_config.train),
         "minutes": minutes,
         "final_share": final_share,
         "stages": stages,
