@@ -58,8 +58,8 @@ def test_an_update_moves_the_average_towards_the_weights() -> None:
     assert torch.equal(state["0.weight"], average.parameters["0.weight"])
     assert torch.equal(state["1.running_mean"], torch.full((2,), 3.0))  # buffers: the working ones
 
-    copy = WeightAverage(network, decay=0.5)
-    copy.load_state_dict(average.state_dict())
+    network.load_state_dict(state)  # a resume: the saved weights are the averages
+    copy = WeightAverage(network, decay=0.5, updates=average.updates)
     assert copy.updates == 1
     assert torch.equal(copy.parameters["0.weight"], average.parameters["0.weight"])
 

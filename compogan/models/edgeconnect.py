@@ -85,8 +85,6 @@ def known_edges_outside(predicted: Tensor, edges: Tensor, mask: Tensor) -> Tenso
     return predicted * mask + edges * (1 - mask)
 
 
-MODES = ("edge", "inpaint", "edge_inpaint", "joint", "end_to_end")
-FROM_TRAINED_G1_MODES = ("edge_inpaint", "end_to_end")
 TRAINED_GENERATORS = {
     "edge": ("G1",),
     "inpaint": ("G2",),
@@ -94,7 +92,9 @@ TRAINED_GENERATORS = {
     "joint": ("G1", "G2"),
     "end_to_end": ("G1", "G2"),
 }
-"""The generators each mode trains (and ``train.ema_decay`` averages)."""
+"""The modes, and the generators each trains (and ``train.ema_decay`` averages)."""
+MODES = tuple(TRAINED_GENERATORS)
+FROM_TRAINED_G1_MODES = ("edge_inpaint", "end_to_end")
 INIT_STD = 0.02
 """Conv weights start from N(0, 0.02), biases from 0, as in the reference code."""
 

@@ -5,7 +5,8 @@ smoother, usually better generator than the last iterate (Yazıcı et al. 2019, 
 effectiveness of averaging in GAN training"; Karras et al. 2018 use it for every result). With
 ``train.ema_decay`` the trainer keeps one average per network of the model's
 ``averaged_networks()``, updated after each step; saved weights are the averages, and a
-checkpoint's training state keeps the working weights for an exact resume.
+checkpoint's training state keeps the working weights and the update count for an exact resume
+(the averages themselves are the checkpoint's saved weights).
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ class WeightAverage:
     Args:
         network: the network being trained.
         decay: the weight of the old average in each update, in [0, 1).
+        updates: how many updates made the current values (a resumed average: its
+            parameters are the averages, and the warm-up continues from there).
     """
 
-    def __init__(self, network: nn.Module, decay: float) -> None:
+    def __init__(self, network: nn.Module, decay: float, updates: int = 0) -> None:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"an average's decay must lie in [0, 1), got {decay}")
         self.decay = decay
-        self.updates = 0
+        self.updates = updates
         self.parameters = {
             name: parameter.detach().clone() for name, parameter in network.named_parameters()
         }
@@ -56,13 +59,3 @@ class WeightAverage:
         """``network.state_dict()`` with the averaged parameters in place of the working ones."""
         state = network.state_dict()
         return {key: self.parameters.get(key, value) for key, value in state.items()}
-
-    def state_dict(self) -> dict[str, object]:
-        """The averaged parameters and the number of updates, for a resumable checkpoint."""
-        return {"updates": self.updates, "parameters": dict(self.parameters)}
-
-    def load_state_dict(self, state: dict[str, object]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        self.updates = int(state["updates"])
-        for name, value in state["parameters"].items():
-            self.parameters[name].copy_(value)

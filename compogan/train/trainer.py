@@ -179,11 +179,11 @@ class Trainer:
         """
         cfg = self.train_config
         self.model.configure_optimizers(cfg.steps)
-        if not self.resume:
-            self.model.load_initial_weights()
-        self.averages = self._start_averages()
         if self.resume:
             self._load_latest_checkpoint()
+        else:
+            self.model.load_initial_weights()
+            self.averages = self._start_averages()
         if self.dist.enabled:
             self.model.distribute(ddp_wrapper(self.device))
         if self.dist.is_main:
@@ -236,35 +236,43 @@ class Trainer:
         return losses
 
     # ---- weight averages -----------------------------------------------------------------------
-    def _start_averages(self) -> dict[str, WeightAverage]:
+    def _start_averages(self, updates: dict[str, int] | None = None) -> dict[str, WeightAverage]:
         """One average per network of the model's ``averaged_networks()`` when
-        ``train.ema_decay`` is on, starting at the current weights."""
+        ``train.ema_decay`` is on, starting at the current weights after ``updates[name]``
+        updates (0 when not given)."""
         decay = self.train_config.ema_decay
         if decay == 0:
             return {}
-        if not 0 < decay < 1:
-            raise ConfigError(f"train.ema_decay must lie in [0, 1), got {decay}")
         names = self.model.averaged_networks()
         if not names:
             raise ConfigError(f"train.ema_decay: {self.model.name} has no networks to average")
-        return {name: WeightAverage(getattr(self.model, name), decay) for name in names}
+        updates = updates or {}
+        try:
+            return {
+                name: WeightAverage(getattr(self.model, name), decay, updates.get(name, 0))
+                for name in names
+            }
+        except ValueError as error:
+            raise ConfigError(f"train.ema_decay: {error}") from None
 
     @contextlib.contextmanager
-    def _averaged_weights(self) -> Iterator[None]:
+    def _averaged_weights(self) -> Iterator[dict[str, dict[str, torch.Tensor]]]:
         """Inside the block the averaged networks hold their averages (to save them); after
-        it, their working weights again."""
-        working = {name: self._working_weights(name) for name in self.averages}
+        it, their working weights again. Yields those working weights (copies) by network."""
+        working = {
+            name: {
+                key: value.clone() for key, value in getattr(self.model, name).state_dict().items()
+            }
+            for name in self.averages
+        }
         try:
             for name, average in self.averages.items():
                 network = getattr(self.model, name)
                 network.load_state_dict(average.averaged_state(network))
-            yield
+            yield working
         finally:
             for name, state in working.items():
                 getattr(self.model, name).load_state_dict(state)
-
-    def _working_weights(self, name: str) -> dict[str, torch.Tensor]:
-        return {key: value.clone() for key, value in getattr(self.model, name).state_dict().items()}
 
     def _batches(self):
         """Endless batches, epoch after epoch, starting at the current data position."""
@@ -347,14 +355,13 @@ class Trainer:
             "world_size": self.dist.world_size,
             "rng": capture_rng_state(),
             "model": self.model.training_state(),
-            "averages": {
-                name: {"average": average.state_dict(), "working": self._working_weights(name)}
-                for name, average in self.averages.items()
-            },
         }
-        with atomic_dir(target) as tmp:
-            with self._averaged_weights():
-                self.model.save_pretrained(tmp)
+        with atomic_dir(target) as tmp, self._averaged_weights() as working:
+            self.model.save_pretrained(tmp)
+            state["averages"] = {
+                name: {"updates": average.updates, "working": working[name]}
+                for name, average in self.averages.items()
+            }
             torch.save(state, tmp / TRAINING_STATE_NAME)
         for old in checkpoint_dirs(self.run_dir)[: -self.train_config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
@@ -384,15 +391,16 @@ class Trainer:
         restore_rng_state(state["rng"])
 
     def _load_averages(self, saved: dict[str, dict[str, Any]], checkpoint: Path) -> None:
-        """Restore the averages and the working weights a checkpoint's training state holds."""
+        """Resume the averages from the checkpoint's weights just loaded (the averages) and
+        its update counts, then give the averaged networks their working weights back."""
+        self.averages = self._start_averages({name: s["updates"] for name, s in saved.items()})
         if set(saved) != set(self.averages):
             raise CheckpointError(
                 f"{checkpoint} averages {sorted(saved) or 'no networks'}, this run "
                 f"{sorted(self.averages) or 'none'}: resume with the same train.ema_decay"
             )
-        for name, average in self.averages.items():
-            average.load_state_dict(saved[name]["average"])
-            getattr(self.model, name).load_state_dict(saved[name]["working"])
+        for name, state in saved.items():
+            getattr(self.model, name).load_state_dict(state["working"])
 
 
 def make_run_dir(model_name: str, base: str | Path = "runs") -> Path:
