@@ -24,8 +24,8 @@ from common import DEFAULT_DEVICE, in_fresh_process, machine, save_result, time_
 
 from compogan.config import load_config
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
-from compogan.models.base import load
 from compogan.models.cyclegan import CycleGAN, CycleGANConfig
+from compogan.registry import load
 from compogan.train import Trainer
 from compogan.train.trainer import checkpoint_dirs
 
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def measure_training_step(size: int, n_blocks: int, device: str, steps: int) -> dict:
     """Seconds per training step and peak memory (MiB) of the paper-size CycleGAN."""
     model = CycleGAN(CycleGANConfig(n_blocks=n_blocks)).to(device)
-    model.configure_optimizers(1000)
+    model.configure_optimizers()
     batch = {"A": torch.rand(1, 3, size, size) * 2 - 1, "B": torch.rand(1, 3, size, size) * 2 - 1}
     seconds, peak = time_steps(lambda: model.training_step(batch), steps, device)
     with torch.no_grad():

@@ -278,7 +278,7 @@ def measure_training_step(mode: str, steps: int, device: str) -> dict:
         vgg_file = Path(folder) / "vgg19-random.pth"
         torch.save(VGG19().state_dict(), vgg_file)
         model = EdgeConnect(EdgeConnectConfig(mode=mode, vgg_weights=str(vgg_file))).to(device)
-        model.configure_optimizers(steps)
+        model.configure_optimizers()
     model.train()
     size, batch_size = 256, 8
     masks = torch.from_numpy(evaluation_masks(size, "20-30", batch_size)).unsqueeze(1)

@@ -86,7 +86,7 @@ def measure_training_step(steps: int, device: str) -> dict:
     """Seconds per last-stage training step and peak memory (MiB) at the paper's setting."""
     config = STGANConfig()
     model = STGAN(config, STGANDataConfig(size=config.image_size)).to(device)
-    model.configure_optimizers(model.total_training_steps())
+    model.configure_optimizers()
     model.step_count = model.stage_start(config.warp_n)
     size, batch_size = config.image_size, 20
     fg = torch.rand(batch_size, 4, size, size) * 2 - 1

@@ -17,14 +17,15 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def load(directory: str | Path) -> GANModel:
-    """Load any compogan checkpoint (run directory or ``save_pretrained`` directory).
+def load(path: str | Path, task: str | None = None) -> GANModel:
+    """Load a compogan checkpoint (run or ``save_pretrained`` directory) or official weights.
 
-    The model class is found from the ``model`` entry of its ``config.json``.
+    See :func:`compogan.registry.load`: official files go through the importer registered for
+    their model; ``task`` refuses a model that does not serve it before any weights are read.
     """
-    from compogan.models.base import load as load_checkpoint
+    from compogan.registry import load as load_checkpoint
 
-    return load_checkpoint(directory)
+    return load_checkpoint(path, task)
 
 
 __all__ = ["CompoganError", "__version__", "load"]

@@ -7,13 +7,17 @@ partially written output file.
 from __future__ import annotations
 
 import sys
-from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from compogan.errors import CompoganError, ConfigError, InputError
+
+if TYPE_CHECKING:
+    from compogan.pipelines.base import PipelineResult
 
 app = typer.Typer(
     add_completion=False,
@@ -53,18 +57,18 @@ def train_command(
     ] = None,
 ) -> None:
     """Train a model, e.g. `compogan train cyclegan -c configs/cyclegan/day2night.yaml`."""
-    from compogan.config import load_config
+    from compogan.config import load_config, resume_config
     from compogan.registry import get_model_class
     from compogan.train import Trainer, make_run_dir
     from compogan.train.distributed import shutdown_distributed
 
     model_cls = get_model_class(model)
-    if resume:
-        if run_dir is None:
-            raise ConfigError("--resume needs --run-dir pointing at the run to continue")
-        if config is None and (run_dir / "config.yaml").is_file():
-            config = run_dir / "config.yaml"
-    experiment = load_config(model_cls, config, overrides or [])
+    if resume and run_dir is None:
+        raise ConfigError("--resume needs --run-dir pointing at the run to continue")
+    if resume and config is None:
+        experiment = resume_config(model_cls, run_dir, overrides or [])
+    else:
+        experiment = load_config(model_cls, config, overrides or [])
     try:
         trainer = Trainer(model_cls, experiment, run_dir or make_run_dir(model), resume, device)
         result = trainer.fit()
@@ -74,6 +78,90 @@ def train_command(
         typer.echo(f"trained {model} for {result.step} steps; weights in {result.run_dir}")
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Image files in, one output file per input (``out/<stem>.png``); see :func:`plan_batch`.
+
+    Attributes:
+        out: the output folder.
+        sources: the input image files, in order.
+        targets: the output file of each.
+        what: what the inputs are called in messages ("inputs", "backgrounds").
+    """
+
+    out: Path
+    sources: tuple[Path, ...]
+    targets: tuple[Path, ...]
+    what: str
+
+
+def plan_batch(
+    inputs: Sequence[Path],
+    out: Path,
+    what: str = "inputs",
+    check: Callable[[Path], object] | None = None,
+) -> Batch:
+    """Every image file among ``inputs`` (files and folders) with its output ``out/<stem>.png``,
+    all checked before a model loads.
+
+    Args:
+        inputs: image files and folders of them.
+        out: the output folder.
+        what: what the inputs are called in messages.
+        check: reads and checks one input, raising InputError (default: the image loads).
+
+    Raises:
+        InputError: a missing file or folder, a folder without images, an input ``check``
+            refuses, or two inputs whose outputs would be the same file.
+    """
+    from compogan.io.images import list_images, load_image
+
+    sources = tuple(list_images(*inputs))
+    targets = tuple(out / f"{source.stem}.png" for source in sources)
+    first_source: dict[Path, Path] = {}
+    for source, target in zip(sources, targets, strict=True):
+        if target in first_source:
+            raise InputError(
+                f"several {what} would be written to {target} ({first_source[target]} and "
+                f"{source}); rename them or run them separately"
+            )
+        first_source[target] = source
+    for source in sources:
+        (check or load_image)(source)
+    return Batch(out, sources, targets, what)
+
+
+def write_batch(
+    batch: Batch,
+    results: Iterable[PipelineResult | InputError],
+    extras: Collection[str] = (),
+) -> int:
+    """Save each result at its input's target (atomically, with its ``extras``), showing a
+    progress bar for more than one input; returns how many were written.
+
+    A result may be the InputError of an input that failed when the command carries on with the
+    others; the failures are raised together once every other result is written.
+
+    Raises:
+        InputError: some inputs failed (the message counts them and names the first).
+    """
+    from compogan.pipelines.base import progress_bar
+
+    failures: list[str] = []
+    pairs = zip(batch.sources, batch.targets, results, strict=True)
+    for source, target, result in progress_bar(pairs, total=len(batch.sources)):
+        if isinstance(result, InputError):
+            failures.append(f"{source.name}: {result}")
+            continue
+        result.save(target, extras)
+    if failures:
+        raise InputError(
+            f"{len(failures)} of {len(batch.sources)} {batch.what} failed, the others were "
+            f"written to {batch.out} (first: {failures[0]})"
+        )
+    return len(batch.sources)
+
+
 @app.command("translate")
 def translate_command(
     inputs: Annotated[list[Path], typer.Argument(help="image files and/or folders of images")],
@@ -81,47 +169,20 @@ def translate_command(
         Path, typer.Option("--weights", "-w", help="run dir, pretrained dir or official .pth")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
-    direction: Annotated[str, typer.Option("--direction", help="AtoB or BtoA")] = "AtoB",
+    direction: Annotated[
+        str | None,
+        typer.Option("--direction", help="e.g. AtoB or BtoA (default: the model's first)"),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 4,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
-    """Translate images with a CycleGAN: `compogan translate --weights RUN photo.jpg --out out/`."""
-    from tqdm import tqdm
+    """Translate images, e.g. `compogan translate --weights RUN photo.jpg --out out/`."""
+    from compogan.pipelines import Translator
 
-    from compogan.io.images import list_images, load_image, save_image
-    from compogan.pipelines.translate import Translator
-
-    if direction not in ("AtoB", "BtoA"):
-        raise ConfigError(f"--direction must be AtoB or BtoA, not '{direction}'")
-    files = list_images(*inputs)
-    stems = Counter(path.stem for path in files)
-    clashing = sorted(stem for stem, count in stems.items() if count > 1)
-    if clashing:
-        raise InputError(
-            f"several inputs would be written to {out / clashing[0]}.png; "
-            "rename them or translate them separately"
-        )
-    for path in files:
-        load_image(path)
+    batch = plan_batch(inputs, out)
     translator = Translator.from_pretrained(weights, device)
-    outputs = translator.iter_translate(files, direction, batch_size)
-    for path, image in tqdm(zip(files, outputs, strict=True), total=len(files), unit="img"):
-        save_image(image, out / f"{path.stem}.png")
-    typer.echo(f"wrote {len(files)} image(s) to {out}")
-
-
-def parse_placement(text: str | None) -> tuple[float, float, float, float] | None:
-    """Parse ``--init x,y,scale,angle`` (four numbers)."""
-    if text is None:
-        return None
-    parts = text.split(",")
-    try:
-        values = tuple(float(part) for part in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise ConfigError(f"--init must be four numbers x,y,scale,angle, not '{text}'")
-    return values
+    results = translator.map(batch.sources, direction=direction, batch_size=batch_size)
+    typer.echo(f"wrote {write_batch(batch, results)} image(s) to {out}")
 
 
 @app.command("compose")
@@ -145,54 +206,47 @@ def compose_command(
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Place a foreground on backgrounds, e.g. `compogan compose -w RUN --fg g.png --bg f.jpg`."""
-    from tqdm import tqdm
-
     from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image
+    from compogan.pipelines import Compositor
     from compogan.pipelines.compose import (
-        Compositor,
         check_background,
         initial_placement,
         load_foreground,
+        parse_placement,
     )
 
-    placement = parse_placement(init)
+    placement = None if init is None else parse_placement(init, "--init")
     foreground = load_foreground(fg, mask)
-    backgrounds = list_images(*bg)
-    single = len(backgrounds) == 1 and not bg[0].is_dir()
-    if single and out.suffix.lower() not in IMAGE_SUFFIXES:
-        raise ConfigError(f"--out must be an image file name (.png, .jpg, ...), not '{out}'")
-    if not single:
-        stems = Counter(path.stem for path in backgrounds)
-        clashing = sorted(stem for stem, count in stems.items() if count > 1)
-        if clashing:
-            raise InputError(
-                f"several backgrounds would be written to {out / clashing[0]}.png; "
-                "rename them or compose them separately"
-            )
-    for path in backgrounds:
+    extras = [name for name, wanted in (("steps", steps), ("warp", save_warp)) if wanted]
+
+    def check(path: Path) -> None:
         background = load_image(path)
         check_background(background)
         initial_placement(placement, foreground, (background.height, background.width))
+
+    if len(bg) == 1 and not bg[0].is_dir():
+        background = list_images(bg[0])[0]
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ConfigError(f"--out must be an image file name (.png, .jpg, ...), not '{out}'")
+        check(background)
+        compositor = Compositor.from_pretrained(weights, device)
+        compositor(foreground, background, init=placement, keep_steps=steps).save(out, extras)
+        typer.echo(f"wrote 1 composite(s) to {out}")
+        return
+    batch = plan_batch(bg, out, "backgrounds", check)
     compositor = Compositor.from_pretrained(weights, device)
-    failures: list[str] = []
-    for path in tqdm(backgrounds, unit="img", disable=single):
-        try:
-            result = compositor(foreground, path, init=placement, keep_steps=steps)
-        except InputError as error:
-            if single:
-                raise
-            failures.append(f"{path.name}: {error}")
-            continue
-        result.save(out if single else out / f"{path.stem}.png", steps, save_warp)
-    if failures:
-        raise InputError(
-            f"{len(failures)} of {len(backgrounds)} backgrounds failed, the others were written "
-            f"to {out} (first: {failures[0]})"
-        )
-    typer.echo(f"wrote {len(backgrounds)} composite(s) to {out}")
+
+    def composites() -> Iterator[PipelineResult | InputError]:
+        for path in batch.sources:
+            try:
+                yield compositor(foreground, path, init=placement, keep_steps=steps)
+            except InputError as error:
+                yield error
+
+    typer.echo(f"wrote {write_batch(batch, composites(), extras)} composite(s) to {out}")
 
 
-def mask_for_each_image(images: list[Path], mask: Path) -> list[Path]:
+def mask_for_each_image(images: Sequence[Path], mask: Path) -> list[Path]:
     """The mask of every image: ``mask`` itself, or the same-stem file in the folder ``mask``.
 
     Raises:
@@ -244,30 +298,19 @@ def inpaint_command(
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Fill holes with EdgeConnect: `compogan inpaint -w RUN photo.jpg --mask hole.png -o out/`."""
-    from tqdm import tqdm
-
     from compogan.data.masks import load_mask_file
-    from compogan.io.images import list_images, load_image
-    from compogan.pipelines.inpaint import Inpainter
+    from compogan.pipelines import Inpainter
 
-    files = list_images(*inputs)
-    stems = Counter(path.stem for path in files)
-    clashing = sorted(stem for stem, count in stems.items() if count > 1)
-    if clashing:
-        raise InputError(
-            f"several inputs would be written to {out / clashing[0]}.png; "
-            "rename them or inpaint them separately"
-        )
-    masks = mask_for_each_image(files, mask)
-    for path in files:
-        load_image(path)
+    batch = plan_batch(inputs, out)
+    masks = mask_for_each_image(batch.sources, mask)
     for path in dict.fromkeys([*masks, *([edges] if edges is not None else [])]):
         load_mask_file(path)
-    inpainter = Inpainter.from_pretrained(weights, device, work_size, blend)
-    for path, mask_path in tqdm(zip(files, masks, strict=True), total=len(files), unit="img"):
-        result = inpainter(path, mask_path, edges)
-        result.save(out / f"{path.stem}.png", with_edges=save_edges)
-    typer.echo(f"wrote {len(files)} image(s) to {out}")
+    inpainter = Inpainter.from_pretrained(weights, device, work_size=work_size, blend=blend)
+    pairs = zip(batch.sources, masks, strict=True)
+    calls = [{"image": image, "mask": hole} for image, hole in pairs]
+    results = inpainter.map(calls, edges=edges)
+    written = write_batch(batch, results, ["edges"] if save_edges else [])
+    typer.echo(f"wrote {written} image(s) to {out}")
 
 
 @app.command("convert")
@@ -276,15 +319,12 @@ def convert_command(
     source: Annotated[Path, typer.Argument(help="official .pth file or folder of them")],
     out_dir: Annotated[Path, typer.Argument(help="directory to write config.json + safetensors")],
 ) -> None:
-    """Convert official weights: `compogan convert cyclegan latest_net_G.pth horse2zebra/`."""
+    """Convert official weights: `compogan convert edgeconnect places2/ models/places2`."""
+    from compogan.interop import import_official
     from compogan.registry import get_model_class
 
     get_model_class(model)
-    if model != "cyclegan":
-        raise ConfigError(f"no importer for official '{model}' weights yet; supported: cyclegan")
-    from compogan.interop.cyclegan import import_official
-
-    converted = import_official([source])
+    converted = import_official(model, source)
     converted.save_pretrained(out_dir)
     typer.echo(f"converted {', '.join(converted.loaded_networks)} from {source} into {out_dir}")
 

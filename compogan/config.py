@@ -13,7 +13,7 @@ merged last. Unknown keys and wrongly typed values raise :class:`~compogan.error
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,36 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from compogan.errors import ConfigError
+
+SCHEDULE_KINDS = ("constant", "linear", "cosine", "step")
+
+
+@dataclass
+class ScheduleConfig:
+    """A learning-rate schedule: the factor on an optimiser's base lr after each training step.
+
+    Built by :func:`compogan.train.schedules.lr_factor`. Positions are fractions of
+    ``train.steps`` (rounded to whole steps), so a schedule keeps its shape when the number of
+    steps is overridden.
+
+    Attributes:
+        kind: "constant"; "linear" (1 until ``start``, then linearly to ``final`` at ``end``:
+            CycleGAN's decay over the second half is start 0.5, InGAN's window is a ``start``
+            and an ``end`` before 1); "cosine" (the same span along a half cosine); "step"
+            (multiplied by ``gamma`` at each of ``milestones``).
+        start: where the decay begins, as a fraction of train.steps.
+        end: where it reaches ``final``, as a fraction of train.steps (after it: ``final``).
+        final: the factor at and after ``end``.
+        milestones: fractions of train.steps at which "step" multiplies by ``gamma``.
+        gamma: the factor of each "step" milestone.
+    """
+
+    kind: str = "constant"
+    start: float = 0.0
+    end: float = 1.0
+    final: float = 0.0
+    milestones: list[float] = field(default_factory=list)
+    gamma: float = 0.1
 
 
 @dataclass
@@ -46,6 +76,9 @@ class TrainConfig:
         ema_decay: average the weights of the model's ``averaged_networks()`` (its trained
             generators) with this decay and save the averages (0 = off; see
             compogan/train/averaging.py).
+        init_from: where a fresh run's networks start, by network name: a compogan run or
+            pretrained directory, or official weights an importer recognises, e.g.
+            ``train.init_from.G1=runs/edge`` (see compogan/train/init.py). Ignored on resume.
     """
 
     steps: int = 1000
@@ -62,6 +95,7 @@ class TrainConfig:
     bf16: bool = False
     progress: bool = True
     ema_decay: float = 0.0
+    init_from: dict[str, str] = field(default_factory=dict)
 
 
 def experiment_schema(model_cls: type) -> DictConfig:
@@ -74,6 +108,7 @@ def experiment_schema(model_cls: type) -> DictConfig:
         }
     )
     OmegaConf.set_struct(schema, True)
+    OmegaConf.set_struct(schema.train.init_from, False)  # keys are network names, open by design
     return schema
 
 
@@ -126,6 +161,23 @@ def load_config(
     except OmegaConfBaseException as error:
         raise ConfigError(f"bad config: {_one_line(error)}") from None
     return config
+
+
+def resume_config(
+    model_cls: type, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> DictConfig:
+    """The config to resume ``run_dir`` with: its ``config.yaml`` ← ``overrides``.
+
+    The saved ``train.stop_after`` is dropped: it stopped the earlier invocation, and a resumed
+    run continues to the end of its schedule unless the overrides give a new ``stop_after``.
+
+    Raises:
+        ConfigError: no config.yaml in ``run_dir``, or a bad override.
+    """
+    saved = Path(run_dir) / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"--resume: {run_dir} holds no config.yaml; is it a compogan run?")
+    return load_config(model_cls, saved, ["train.stop_after=null", *overrides])
 
 
 def section_object(config: DictConfig, section: str) -> Any:

@@ -20,7 +20,9 @@ from PIL import Image
 from test_interop_cyclegan import official_generator
 from typer.testing import CliRunner
 
-from compogan.cli import app
+from compogan.cli import app, plan_batch, write_batch
+from compogan.errors import InputError
+from compogan.pipelines import TranslationResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAINING = [
@@ -135,6 +137,55 @@ def test_translate_a_folder_both_ways(
         assert len(files_under(out)) == 3
 
 
+# ---- the batch helper: files and folders in, one output per input ---------------------------
+def test_plan_batch_maps_every_input_to_one_output(tmp_path: Path, image_folder: Path) -> None:
+    single = write_image_file(tmp_path / "more" / "d.bmp")
+    batch = plan_batch([image_folder, single], tmp_path / "out")
+    assert [path.name for path in batch.sources] == ["a.png", "b.png", "c.jpg", "d.bmp"]
+    assert [path.name for path in batch.targets] == ["a.png", "b.png", "c.png", "d.png"]
+    assert all(path.parent == tmp_path / "out" for path in batch.targets)
+
+
+def test_plan_batch_refuses_two_inputs_for_one_output(tmp_path: Path, image_folder: Path) -> None:
+    clash = write_image_file(tmp_path / "other" / "a.jpg")
+    with pytest.raises(InputError) as info:
+        plan_batch([image_folder, clash], tmp_path / "out", "backgrounds")
+    assert str(info.value) == (
+        f"several backgrounds would be written to {tmp_path / 'out' / 'a.png'} "
+        f"({image_folder / 'a.png'} and {clash}); rename them or run them separately"
+    )
+
+
+def test_plan_batch_checks_every_input_first(tmp_path: Path, image_folder: Path) -> None:
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(InputError, match="cannot read image"):
+        plan_batch([image_folder, tmp_path / "bad.png"], tmp_path / "out")
+    checked: list[str] = []
+    plan_batch([image_folder], tmp_path / "out", check=lambda path: checked.append(path.name))
+    assert checked == ["a.png", "b.png", "c.jpg"]
+
+
+def test_write_batch_writes_the_others_then_reports_failures(
+    tmp_path: Path, image_folder: Path
+) -> None:
+    batch = plan_batch([image_folder], tmp_path / "out")
+    image = Image.new("RGB", (4, 4))
+    results = [TranslationResult(image), InputError("too dark"), TranslationResult(image)]
+    with pytest.raises(InputError) as info:
+        write_batch(batch, results)
+    assert str(info.value) == (
+        f"1 of 3 inputs failed, the others were written to {tmp_path / 'out'} "
+        "(first: b.png: too dark)"
+    )
+    assert sorted(path.name for path in files_under(tmp_path / "out")) == ["a.png", "c.png"]
+
+
+def write_image_file(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(path)
+    return path
+
+
 # ---- mistakes: one line on stderr, status 1, nothing written ------------------------------
 def write_foreign_checkpoint(folder: Path) -> Path:
     """A checkpoint directory of another model type (an ST-GAN run)."""
@@ -186,7 +237,7 @@ TRANSLATE_MISTAKES: dict[str, tuple[TranslateCase, str]] = {
     ),
     "bad-direction": (
         lambda tmp, weights, image: [image, "-w", weights, "--direction", "AtoC"],
-        "--direction must be AtoB or BtoA",
+        "cannot translate 'AtoC'; they translate AtoB or BtoA",
     ),
     "one-direction-weights": (
         lambda tmp, weights, image: [
@@ -196,7 +247,7 @@ TRANSLATE_MISTAKES: dict[str, tuple[TranslateCase, str]] = {
             "--direction",
             "BtoA",
         ],
-        "holds no G_B, so it cannot translate BtoA",
+        "cannot translate 'BtoA'; they translate AtoB",
     ),
     "clashing-names": (
         lambda tmp, weights, image: [image, image.with_suffix(".jpg"), "-w", weights],
@@ -236,7 +287,10 @@ def test_a_mistake_in_a_real_process_prints_one_line(tmp_path: Path) -> None:
         (["train", "cyclegan", "train.steps=many", "--run-dir", "RUN"], "bad config"),
         (["train", "cyclegan", "train.steps", "--run-dir", "RUN"], "section.key=value"),
         (["train", "cyclegan", "--resume"], "--resume needs --run-dir"),
-        (["train", "cyclegan", "--resume", "--run-dir", "RUN"], "--resume: no checkpoint"),
+        (
+            ["train", "cyclegan", "--resume", "--run-dir", "RUN"],
+            "holds no config.yaml; is it a compogan run?",
+        ),
         (["convert", "nosuchmodel", "x.pth", "RUN"], "unknown model 'nosuchmodel'"),
         (["convert", "cyclegan", "missing.pth", "RUN"], "no such checkpoint file"),
     ],

@@ -15,6 +15,7 @@ from compogan.errors import CheckpointError, ConfigError
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig, EdgeConnectDataConfig
 from compogan.nn import VGG19
 from compogan.train import Trainer
+from compogan.train.init import init_networks
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = EdgeConnectConfig(residual_blocks=1, content_weight=0.0, style_weight=0.0)
@@ -51,7 +52,7 @@ def changed(before: dict, model: EdgeConnect, prefix: str) -> bool:
 )
 def test_each_mode_trains_its_networks(mode, trained, frozen, losses) -> None:
     model = EdgeConnect(replace(TINY, mode=mode)).train()
-    model.configure_optimizers(10)
+    model.configure_optimizers()
     before = snapshot(model)
     result = model.training_step(batch())
     assert losses <= result.keys()
@@ -89,7 +90,7 @@ def test_vgg_losses_join_when_weighted(tmp_path: Path) -> None:
             TINY, mode="inpaint", content_weight=0.1, style_weight=250.0, vgg_weights=str(weights)
         )
     )
-    model.configure_optimizers(10)
+    model.configure_optimizers()
     result = model.training_step(batch())
     assert {"G2_content", "G2_style"} <= result.keys()
     assert all(torch.isfinite(value) for value in result.values())
@@ -99,7 +100,7 @@ def test_vgg_losses_join_when_weighted(tmp_path: Path) -> None:
         for key in compogan.load(tmp_path / "saved").state_dict()
     )
     edge_only = EdgeConnect(replace(TINY, mode="edge", content_weight=0.1, vgg_weights="/nowhere"))
-    edge_only.configure_optimizers(10)  # stage 1 never needs VGG-19, so no file is looked for
+    edge_only.configure_optimizers()  # stage 1 never needs VGG-19, so no file is looked for
     assert not hasattr(edge_only, "perceptual")
 
 
@@ -161,11 +162,10 @@ def test_edge_inpaint_starts_from_the_earlier_stages(tmp_path: Path) -> None:
     edge_dir, edge_model = _saved(tmp_path, "edge", "edge", seed=1)
     inpaint_dir, inpaint_model = _saved(tmp_path, "inpaint", "inpaint", seed=2)
     torch.manual_seed(3)
-    model = EdgeConnect(
-        replace(TINY, mode="edge_inpaint", init_edge=str(edge_dir), init_inpaint=str(inpaint_dir))
-    )
+    model = EdgeConnect(replace(TINY, mode="edge_inpaint"))
     assert not _same_weights(model.G1, edge_model.G1)
-    model.load_initial_weights()
+    sources = {"G1": edge_dir, "D1": edge_dir, "G2": inpaint_dir, "D2": inpaint_dir}
+    init_networks(model, {name: str(path) for name, path in sources.items()})
     for name, source in (("G1", edge_model), ("D1", edge_model), ("G2", inpaint_model)):
         assert _same_weights(getattr(model, name), getattr(source, name)), name
     assert _same_weights(model.D2, inpaint_model.D2)
@@ -177,7 +177,7 @@ def test_a_fresh_trainer_run_loads_the_initial_weights_and_a_resume_does_not(
     edge_dir, edge_model = _saved(tmp_path, "edge", "edge", seed=1)
     overrides = [
         "model.mode=edge_inpaint",
-        f"model.init_edge={edge_dir}",
+        f"train.init_from.G1={edge_dir}",
         "model.residual_blocks=1",
         "model.norm=instance",
         "model.width=64",
@@ -207,23 +207,27 @@ def test_a_fresh_trainer_run_loads_the_initial_weights_and_a_resume_does_not(
 
 def test_bad_initial_weights_are_one_line_errors(tmp_path: Path) -> None:
     for mode in ("edge_inpaint", "end_to_end"):
-        with pytest.raises(ConfigError, match=r"model\.init_edge"):
-            EdgeConnect(replace(TINY, mode=mode)).load_initial_weights()
+        config = load_config(EdgeConnect, None, [f"model.mode={mode}", "train.progress=false"])
+        with pytest.raises(ConfigError, match=r"train\.init_from\.G1=") as error:
+            Trainer(EdgeConnect, config, tmp_path / mode, device="cpu").fit()
+        assert "\n" not in str(error.value) and not (tmp_path / mode).exists()
+    with pytest.raises(ConfigError, match="has no network 'G3'"):
+        init_networks(EdgeConnect(TINY), {"G3": str(tmp_path)})
     only_g2 = tmp_path / "only_g2"
     EdgeConnect(TINY).save_pretrained(only_g2, networks=("G2",))
     wide = tmp_path / "wide"
     EdgeConnect(replace(TINY, residual_blocks=2)).save_pretrained(wide)
     cases = {
-        str(tmp_path / "missing"): "no such checkpoint",
+        str(tmp_path / "missing"): "missing",
         str(only_g2): "holds no G1",
         str(wide): "do not fit",
         str(_saved(tmp_path, "plain", "edge", seed=4)[0]): "trained with edge_norm 'instance'",
     }
     for source, match in cases.items():
         norm = "none" if source.endswith("plain") else "instance"
-        model = EdgeConnect(replace(TINY, mode="edge_inpaint", init_edge=source, norm=norm))
+        model = EdgeConnect(replace(TINY, mode="edge_inpaint", norm=norm))
         with pytest.raises(CheckpointError, match=match) as error:
-            model.load_initial_weights()
+            init_networks(model, {"G1": source})
         assert "\n" not in str(error.value)
 
 
@@ -234,7 +238,7 @@ def test_generators_without_normalisation() -> None:
     assert {k: v.shape for k, v in model.state_dict().items()} == {
         k: v.shape for k, v in paper.state_dict().items()
     }
-    model.configure_optimizers(2)
+    model.configure_optimizers()
     assert all(torch.isfinite(value) for value in model.training_step(batch()).values())
     with pytest.raises(ConfigError, match="unknown EdgeConnect generator norm"):
         EdgeConnect(replace(TINY, norm="batch"))
@@ -243,7 +247,7 @@ def test_generators_without_normalisation() -> None:
 def test_narrow_cpu_networks() -> None:
     model = EdgeConnect(replace(TINY, width=16, ndf=8, mode="joint")).train()
     assert model.G2.encoder[0].conv.out_channels == 16
-    model.configure_optimizers(2)
+    model.configure_optimizers()
     losses = model.training_step(batch())
     assert all(torch.isfinite(value) for value in losses.values())
 
@@ -269,11 +273,11 @@ def test_l1_known_weight_zero_scores_the_hole_alone() -> None:
     output = torch.where(mask > 0.5, target, 1 - target)  # exact in the hole, wrong elsewhere
     paper = EdgeConnect(replace(TINY, mode="inpaint"))
     hole_only = EdgeConnect(replace(TINY, mode="inpaint", l1_known_weight=0.0))
-    assert paper.inpaint_losses(output, image, mask)["G2_l1"] > 0.5
-    assert hole_only.inpaint_losses(output, image, mask)["G2_l1"] == 0
+    assert paper.reconstruction_loss(output, image, mask) > 0.5
+    assert hole_only.reconstruction_loss(output, image, mask) == 0
     wrong_hole = torch.where(mask > 0.5, target + 0.1, target)
     torch.testing.assert_close(
-        hole_only.inpaint_losses(wrong_hole, image, mask)["G2_l1"], torch.tensor(0.1)
+        hole_only.reconstruction_loss(wrong_hole, image, mask), torch.tensor(0.1)
     )
 
 
@@ -301,7 +305,7 @@ def test_harmonic_hole_fill_reaches_g2_in_training_and_inference() -> None:
         white.generate(data["image"], data["mask"], edges=drawn)[0],
         harmonic.generate(data["image"], data["mask"], edges=drawn)[0],
     )
-    harmonic.train().configure_optimizers(10)
+    harmonic.train().configure_optimizers()
     assert torch.isfinite(harmonic.training_step(data)["G2_l1"])
     with pytest.raises(ConfigError, match="unknown hole_fill"):
         EdgeConnect(replace(TINY, hole_fill="grey"))
@@ -314,7 +318,7 @@ def test_an_untrained_residual_g2_returns_the_harmonic_fill() -> None:
     torch.testing.assert_close(
         output, harmonic_interpolation(data["image"], data["mask"]), atol=1e-6, rtol=0
     )
-    model.train().configure_optimizers(10)
+    model.train().configure_optimizers()
     model.training_step(data)
     assert model.G2.decoder[-1].conv.weight.abs().sum() > 0  # the correction starts to learn
 
@@ -325,16 +329,15 @@ def test_g2_weights_need_the_hole_fill_and_residual_they_were_trained_with(
     residual = replace(TINY, mode="inpaint", hole_fill="harmonic", residual=True)
     source = tmp_path / "residual"
     EdgeConnect(residual).save_pretrained(source)
-    paper = EdgeConnect(replace(TINY, mode="edge_inpaint", init_edge=source, init_inpaint=source))
+    both = {"G1": str(source), "G2": str(source)}
+    paper = EdgeConnect(replace(TINY, mode="edge_inpaint"))
     with pytest.raises(CheckpointError, match=r"hole_fill 'harmonic'.*model\.hole_fill=harmonic"):
-        paper.load_initial_weights()
+        init_networks(paper, both)
     no_residual = replace(paper.config, hole_fill="harmonic")
     with pytest.raises(CheckpointError, match=r"residual 'true'.*model\.residual=true"):
-        EdgeConnect(no_residual).load_initial_weights()
-    EdgeConnect(replace(paper.config, init_inpaint="")).load_initial_weights()  # G1: norm only
-    EdgeConnect(
-        replace(residual, mode="edge_inpaint", init_edge=source, init_inpaint=source)
-    ).load_initial_weights()
+        init_networks(EdgeConnect(no_residual), both)
+    init_networks(paper, {"G1": str(source)})  # G1: norm only
+    init_networks(EdgeConnect(replace(residual, mode="edge_inpaint")), both)
 
 
 def test_edge_norm_sets_g1_alone_and_guards_its_weights(tmp_path: Path) -> None:
@@ -345,20 +348,21 @@ def test_edge_norm_sets_g1_alone_and_guards_its_weights(tmp_path: Path) -> None:
     model = EdgeConnect(config)
     assert norms(model.G1) == {"InstanceNorm2d"} and norms(model.G2) == set()
     model.save_pretrained(tmp_path / "edge")
-    paper_g1 = replace(TINY, mode="edge_inpaint", init_edge=str(tmp_path / "edge"))
-    EdgeConnect(paper_g1).load_initial_weights()  # "" = norm = instance: the same G1
+    paper_g1 = replace(TINY, mode="edge_inpaint")
+    g1 = {"G1": str(tmp_path / "edge")}
+    init_networks(EdgeConnect(paper_g1), g1)  # "" = norm = instance: the same G1
     with pytest.raises(CheckpointError, match=r"edge_norm 'instance'.*model\.edge_norm=instance"):
-        EdgeConnect(replace(paper_g1, norm="none")).load_initial_weights()
+        init_networks(EdgeConnect(replace(paper_g1, norm="none")), g1)
 
 
 def test_edge_bce_weight_adds_a_hole_cross_entropy_that_learns_the_edges() -> None:
     data = batch()
     paper = EdgeConnect(replace(TINY, mode="edge")).train()
-    paper.configure_optimizers(10)
+    paper.configure_optimizers()
     assert "G1_bce" not in paper.training_step(data)
     torch.manual_seed(0)
     model = EdgeConnect(replace(TINY, mode="edge", edge_bce_weight=1.0, lr=1e-3)).train()
-    model.configure_optimizers(10)
+    model.configure_optimizers()
     torch.manual_seed(0)
     first = model.training_step(data)["G1_bce"]
     for _ in range(30):
@@ -369,7 +373,7 @@ def test_edge_bce_weight_adds_a_hole_cross_entropy_that_learns_the_edges() -> No
 
 def test_end_to_end_reaches_g1_through_g2s_losses_alone() -> None:
     model = EdgeConnect(replace(TINY, mode="end_to_end")).train()
-    model.configure_optimizers(10)
+    model.configure_optimizers()
     data = batch()
     model.training_step(data)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.G1.parameters())

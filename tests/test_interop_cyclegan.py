@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 import compogan
-from compogan.errors import CheckpointError
+from compogan.errors import CheckpointError, ConfigError
 from compogan.interop.cyclegan import convert_discriminator, convert_generator, import_official
 from compogan.models.cyclegan import CycleGAN
 from compogan.nn import PatchDiscriminator, ResnetGenerator
@@ -290,7 +290,7 @@ def test_one_direction_generator_imports_with_equal_outputs(
     path = tmp_path / "latest_net_G.pth"
     torch.save(official.state_dict(), path)
 
-    model = import_official([path])
+    model = import_official(path)
 
     assert isinstance(model, CycleGAN)
     assert model.loaded_networks == ("G_A",)
@@ -312,7 +312,7 @@ def test_old_file_with_instance_norm_statistics_imports(tmp_path: Path) -> None:
     path = tmp_path / "latest_net_G.pth"
     torch.save(old.state_dict(), path)
 
-    model = import_official([path])
+    model = import_official(path)
 
     assert_same_outputs(official, model.G_A)
 
@@ -322,7 +322,7 @@ def test_module_prefixed_file_imports(tmp_path: Path) -> None:
     path = tmp_path / "latest_net_G.pth"
     torch.save({f"module.{key}": value for key, value in official.state_dict().items()}, path)
 
-    assert_same_outputs(official, import_official([path]).G_A)
+    assert_same_outputs(official, import_official(path).G_A)
 
 
 def write_official_set(folder: Path, prefix: str = "latest") -> dict[str, nn.Module]:
@@ -343,7 +343,7 @@ def test_folder_of_both_directions_and_discriminators_imports(tmp_path: Path) ->
     networks = write_official_set(tmp_path / "run")
     torch.save(official_generator(seed=99).state_dict(), tmp_path / "run" / "5_net_G_A.pth")
 
-    model = import_official([tmp_path / "run"])
+    model = import_official(tmp_path / "run")
 
     assert model.loaded_networks == ("D_A", "D_B", "G_A", "G_B")
     assert (model.config.ndf, model.config.n_layers_d) == (8, 3)
@@ -355,7 +355,7 @@ def test_two_files_for_one_network_are_refused(tmp_path: Path) -> None:
     for epoch in (5, 10):
         torch.save(official_generator(seed=epoch).state_dict(), tmp_path / f"{epoch}_net_G_A.pth")
     with pytest.raises(CheckpointError, match="more than one"):
-        import_official([tmp_path])
+        import_official(tmp_path)
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -403,25 +403,25 @@ def test_files_that_are_not_official_generators_raise_one_line_errors(
     path = tmp_path / "latest_net_G.pth"
     write(path)
     with pytest.raises(CheckpointError, match=message) as error_info:
-        import_official([path])
+        import_official(path)
     text = str(error_info.value)
     assert "\n" not in text and "\x1b" not in text
 
 
 def test_missing_file_raises(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
-        import_official([tmp_path / "latest_net_G.pth"])
+        import_official(tmp_path / "latest_net_G.pth")
 
 
 def test_folder_without_checkpoints_raises(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"no \.pth files"):
-        import_official([tmp_path])
+        import_official(tmp_path)
 
 
 def test_discriminators_alone_raise(tmp_path: Path) -> None:
     torch.save(official_discriminator(seed=6).state_dict(), tmp_path / "latest_net_D_A.pth")
     with pytest.raises(CheckpointError, match="no generator"):
-        import_official([tmp_path])
+        import_official(tmp_path)
 
 
 def test_generator_of_another_channel_count_raises(tmp_path: Path) -> None:
@@ -429,7 +429,7 @@ def test_generator_of_another_channel_count_raises(tmp_path: Path) -> None:
     state["model.1.weight"] = torch.zeros(8, 1, 7, 7)  # a grey-scale input generator
     torch.save(state, tmp_path / "latest_net_G.pth")
     with pytest.raises(CheckpointError, match="do not fit"):
-        import_official([tmp_path / "latest_net_G.pth"])
+        import_official(tmp_path / "latest_net_G.pth")
 
 
 # ---- convert on the command line, then load --------------------------------------------------
@@ -454,6 +454,8 @@ def test_convert_command_round_trip(tmp_path: Path, run_cli) -> None:
         translator.translate_tensor(sample_images(), "AtoB"), official(sample_images()).detach()
     )
     with pytest.raises(CheckpointError, match="holds no G_B, so it cannot translate BtoA"):
+        model.translate(sample_images(), "BtoA")
+    with pytest.raises(ConfigError, match="cannot translate 'BtoA'; they translate AtoB"):
         translator.translate_tensor(sample_images(), "BtoA")
 
 

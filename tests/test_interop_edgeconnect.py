@@ -17,11 +17,14 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm as old_spectral_norm
 
+import compogan
 from compogan.errors import CheckpointError
+from compogan.interop import import_official
 from compogan.interop.edgeconnect import load_official_edgeconnect
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
 from compogan.nn.discriminators import PatchDiscriminator
 from compogan.nn.inpainting import EdgeGenerator, InpaintGenerator
+from compogan.train.init import init_networks
 
 SIZE = 32
 BLOCKS = 8
@@ -283,11 +286,10 @@ def test_stage_three_starts_from_an_official_folder(
     _save(tmp_path / "EdgeModel_gen.pth", "generator", official_edge.state_dict())
     discriminator = _prepared(OfficialDiscriminator(2))
     _save(tmp_path / "EdgeModel_dis.pth", "discriminator", discriminator.state_dict())
-    config = EdgeConnectConfig(
-        mode="edge_inpaint", init_edge=str(tmp_path), content_weight=0, style_weight=0
-    )
+    config = EdgeConnectConfig(mode="edge_inpaint", content_weight=0, style_weight=0)
+    sources = {"G1": str(tmp_path), "D1": str(tmp_path)}
     model = EdgeConnect(config)
-    model.load_initial_weights()
+    init_networks(model, sources)
     x = torch.rand(2, 3, SIZE, SIZE)
     d_input = torch.rand(2, 2, SIZE, SIZE)
     model.eval()
@@ -296,10 +298,151 @@ def test_stage_three_starts_from_an_official_folder(
         torch.testing.assert_close(
             torch.sigmoid(model.D1(d_input)), discriminator(d_input)[0], atol=1e-5, rtol=0
         )
-    narrow = EdgeConnect(replace(config, width=32))
     with pytest.raises(CheckpointError, match="do not fit"):
-        narrow.load_initial_weights()
-    without_norm = EdgeConnect(replace(config, norm="none"))
+        init_networks(EdgeConnect(replace(config, width=32)), sources)
     with pytest.raises(CheckpointError, match=r"set model\.edge_norm=instance"):
-        without_norm.load_initial_weights()
-    EdgeConnect(replace(config, norm="none", edge_norm="instance")).load_initial_weights()
+        init_networks(EdgeConnect(replace(config, norm="none")), sources)
+    init_networks(EdgeConnect(replace(config, norm="none", edge_norm="instance")), sources)
+
+
+# ---- the edgeconnect importer: official files into one EdgeConnect ----------------------------
+@pytest.fixture(scope="module")
+def official_discriminators() -> dict[str, nn.Module]:
+    return {"D1": _prepared(OfficialDiscriminator(2)), "D2": _prepared(OfficialDiscriminator(3))}
+
+
+@pytest.fixture
+def official_folder(
+    tmp_path: Path,
+    official_edge: nn.Module,
+    official_inpaint: nn.Module,
+    official_discriminators: dict[str, nn.Module],
+) -> Path:
+    """A folder of the four official files, as the released checkpoints come."""
+    folder = tmp_path / "places2"
+    folder.mkdir()
+    _save(folder / "EdgeModel_gen.pth", "generator", official_edge.state_dict(), "module.")
+    _save(folder / "InpaintingModel_gen.pth", "generator", official_inpaint.state_dict())
+    for name, file in (("D1", "EdgeModel_dis.pth"), ("D2", "InpaintingModel_dis.pth")):
+        _save(folder / file, "discriminator", official_discriminators[name].state_dict())
+    return folder
+
+
+def assert_official_outputs(
+    model: EdgeConnect,
+    official: dict[str, nn.Module],
+) -> None:
+    """Each network of ``official`` (by our name) computes what ``model``'s does."""
+    inputs = {"G1": 3, "G2": 4, "D1": 2, "D2": 3}
+    for name, network in official.items():
+        x = torch.rand(2, inputs[name], SIZE, SIZE)
+        with torch.no_grad():
+            ours = getattr(model, name)(x)
+            theirs = network(x)
+        if name.startswith("D"):
+            ours, theirs = torch.sigmoid(ours), theirs[0]
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
+
+
+def test_load_imports_an_official_folder_into_one_edgeconnect(
+    official_folder: Path,
+    official_edge: nn.Module,
+    official_inpaint: nn.Module,
+    official_discriminators: dict[str, nn.Module],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: collections.Counter[str] = collections.Counter()
+    for cls in (EdgeGenerator, InpaintGenerator, PatchDiscriminator):
+        original = cls.__init__
+
+        def counting(self, *args, _original=original, _name=cls.__name__, **kwargs) -> None:
+            built[_name] += 1
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+
+    model = compogan.load(official_folder)
+
+    assert isinstance(model, EdgeConnect) and not model.training
+    assert model.config.mode == "edge_inpaint" and model.config.residual_blocks == BLOCKS
+    assert (model.config.content_weight, model.config.style_weight) == (0, 0)
+    assert model.loaded_networks == ("G1", "D1", "G2", "D2")
+    assert built == {"EdgeGenerator": 1, "InpaintGenerator": 1, "PatchDiscriminator": 2}
+    assert model.nets.G1 is model.G1 and model.nets.G2 is model.G2
+    assert_official_outputs(
+        model, {"G1": official_edge, "G2": official_inpaint, **official_discriminators}
+    )
+
+
+def test_one_official_file_gives_exactly_its_network(
+    tmp_path: Path, official_inpaint: nn.Module
+) -> None:
+    path = _save(tmp_path / "InpaintingModel_gen.pth", "generator", official_inpaint.state_dict())
+    model = compogan.load(path)
+    assert isinstance(model, EdgeConnect) and model.loaded_networks == ("G2",)
+    assert_official_outputs(model, {"G2": official_inpaint})
+    with pytest.raises(CheckpointError, match="holds no G1 to draw the edges"):
+        model.inpaint(torch.rand(1, 3, SIZE, SIZE) * 2 - 1, torch.ones(1, 1, SIZE, SIZE))
+    renamed = _save(tmp_path / "g2.pth", "generator", official_inpaint.state_dict())
+    assert import_official("edgeconnect", renamed).loaded_networks == ("G2",)
+
+
+def test_official_folder_mistakes_are_one_line_errors(
+    tmp_path: Path, official_edge: nn.Module, official_inpaint: nn.Module
+) -> None:
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    _save(swapped / "EdgeModel_gen.pth", "generator", official_inpaint.state_dict())
+    discriminators_only = tmp_path / "discriminators"
+    discriminators_only.mkdir()
+    _save(
+        discriminators_only / "EdgeModel_dis.pth",
+        "discriminator",
+        OfficialDiscriminator(2).state_dict(),
+    )
+    other_sizes = tmp_path / "other_sizes"
+    other_sizes.mkdir()
+    _save(other_sizes / "EdgeModel_gen.pth", "generator", official_edge.state_dict())
+    shorter = {k: v for k, v in official_inpaint.state_dict().items() if "middle.7." not in k}
+    _save(other_sizes / "InpaintingModel_gen.pth", "generator", shorter)
+    cases = [
+        (swapped, "holds an official inpaint generator, not the edge generator its name says"),
+        (discriminators_only, "holds no official EdgeConnect generator"),
+        (other_sizes, "differ in residual_blocks and width"),
+        (tmp_path / "nothing", "no such checkpoint directory or file"),
+        (tmp_path, "is not a compogan checkpoint"),
+    ]
+    for folder, message in cases:
+        with pytest.raises(CheckpointError, match=message) as info:
+            compogan.load(folder)
+        assert "\n" not in str(info.value)
+
+
+def test_convert_command_writes_a_loadable_edgeconnect(
+    official_folder: Path,
+    official_edge: nn.Module,
+    official_inpaint: nn.Module,
+    official_discriminators: dict[str, nn.Module],
+    tmp_path: Path,
+    run_cli,
+) -> None:
+    out = tmp_path / "converted"
+
+    result = run_cli("convert", "edgeconnect", official_folder, out)
+
+    assert result.code == 0, result.stderr
+    assert "converted G1, D1, G2, D2" in result.stdout
+    model = compogan.load(out)
+    assert isinstance(model, EdgeConnect) and model.loaded_networks == ("G1", "D1", "G2", "D2")
+    assert_official_outputs(
+        model, {"G1": official_edge, "G2": official_inpaint, **official_discriminators}
+    )
+
+
+def test_convert_command_refuses_a_model_without_an_importer(tmp_path: Path, run_cli) -> None:
+    result = run_cli("convert", "stgan", tmp_path / "x.pth", tmp_path / "out")
+    assert result.code == 1
+    assert "no importer for official 'stgan' weights; models with one: cyclegan, edgeconnect" in (
+        result.stderr
+    )
+    assert not (tmp_path / "out").exists()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from compogan.data.replay import ReplayBuffer
 from compogan.errors import ConfigError, InputError
-from compogan.train.replay import ReplayBuffer
 
 
 def numbered(start: int, count: int) -> torch.Tensor:

@@ -20,6 +20,7 @@ from compogan.models.stgan import STGAN, STGANConfig, STGANDataConfig, WarpPredi
 from compogan.nn import init_weights
 from compogan.registry import get_model_class
 from compogan.train import Trainer
+from compogan.train.schedules import build_schedulers
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -42,7 +43,7 @@ def tiny_model(**changes: object) -> STGAN:
     torch.manual_seed(0)
     config = replace(TINY, **changes)
     model = STGAN(config, STGANDataConfig(size=config.image_size))
-    model.configure_optimizers(model.total_training_steps())
+    model.configure_optimizers()
     return model
 
 
@@ -149,7 +150,8 @@ def test_model_networks_follow_the_config() -> None:
     assert model.G3.fc[-1].out_features == 6
     assert model.D(torch.zeros(2, 3, SIZE, SIZE)).shape == (2, 1, 1, 1)
     assert set(model.optimizers) == {"G1", "G2", "G3", "S", "D"}
-    assert model.schedulers == {}
+    assert model.lr_schedules["S"].kind == "constant"
+    assert model.optimizer_networks["S"] == ("G1",)
     assert get_model_class("stgan") is STGAN
 
 
@@ -307,18 +309,19 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 def test_cosine_supervised_schedule_decays_to_zero_then_stays() -> None:
     model = tiny_model(supervised_pretrain_steps=4, supervised_lr_schedule="cosine")
+    schedulers = build_schedulers(model.optimizers, model.lr_schedules, model.recipe_steps())
     lr = model.optimizers["S"].param_groups[0]["lr"]
     seen = []
     for _ in range(6):
         seen.append(model.optimizers["S"].param_groups[0]["lr"] / lr)
         model.optimizers["S"].step()
-        model.schedulers["S"].step()
+        schedulers["S"].step()
     assert seen == pytest.approx([1.0, 0.853553, 0.5, 0.146447, 0.0, 0.0], abs=1e-6)
-    assert "S" not in tiny_model().schedulers
+    assert set(schedulers) == {"S"}
 
 
 # ---- configuration -----------------------------------------------------------------------------
-def test_bad_settings_are_config_errors() -> None:
+def test_bad_settings_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="warp_type"):
         STGAN(replace(TINY, warp_type="thin_plate"))
     with pytest.raises(ConfigError, match="composition"):
@@ -327,11 +330,11 @@ def test_bad_settings_are_config_errors() -> None:
         STGAN(replace(TINY, warp_n=0))
     with pytest.raises(ConfigError, match="supervised_lr_schedule"):
         STGAN(replace(TINY, supervised_lr_schedule="step"))
-    model = STGAN(TINY, STGANDataConfig(size=SIZE))
-    with pytest.raises(ConfigError, match=r"set train\.steps=6"):
-        model.configure_optimizers(1000)
+    with pytest.raises(ConfigError, match=r"set train\.steps=7"):
+        tiny_trainer(tmp_path / "run", "train.steps=6").fit()
+    assert not (tmp_path / "run").exists()
     with pytest.raises(ConfigError, match=r"data\.size"):
-        STGAN(TINY, STGANDataConfig(size=64)).configure_optimizers(6)
+        STGAN(TINY, STGANDataConfig(size=64)).configure_optimizers()
     with pytest.raises(ConfigError, match=r"set data\.root"):
         STGAN.build_dataset(STGANDataConfig(dataset="folder"), "train")
     with pytest.raises(InputError, match="no 'real'"):

@@ -10,11 +10,11 @@ import torch
 
 import compogan
 from compogan.config import load_config
+from compogan.data.image_pool import ImagePool
 from compogan.errors import CheckpointError, TrainingDivergedError
 from compogan.io.checkpoints import read_weights
 from compogan.models.cyclegan import CycleGAN
 from compogan.train import Trainer
-from compogan.train.image_pool import ImagePool
 from compogan.train.trainer import checkpoint_dirs, flushed_denormals
 
 TINY = [
@@ -161,7 +161,7 @@ def test_lr_is_constant_then_decays_linearly_to_zero(tmp_path: Path) -> None:
     trainer.fit()
     history = [json.loads(line) for line in (tmp_path / "run" / "losses.jsonl").open()]
     assert len(history) == 4
-    scheduler = trainer.model.schedulers["G"]
+    scheduler = trainer.schedulers["G"]
     assert scheduler.get_last_lr()[0] == pytest.approx(0.0)
     factors = [scheduler.lr_lambdas[0](step) for step in range(5)]
     assert factors == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.0])

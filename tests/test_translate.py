@@ -12,10 +12,9 @@ from PIL import Image
 from test_interop_cyclegan import official_generator
 
 from compogan.errors import CheckpointError, ConfigError, InputError
-from compogan.io.images import pil_to_tensor
+from compogan.io.images import pad_to_multiple, pil_to_tensor
 from compogan.models.cyclegan import CycleGAN
 from compogan.pipelines import Translator
-from compogan.pipelines.translate import pad_to_multiple
 
 
 @pytest.fixture
@@ -74,7 +73,7 @@ def test_pil_array_and_path_inputs_give_the_same_image(
     pil_image = Image.open(path).convert("RGB")
     array = np.asarray(pil_image)
 
-    outputs = [translator(source)[0] for source in (path, str(path), pil_image, array)]
+    outputs = [translator(source).image for source in (path, str(path), pil_image, array)]
 
     for output in outputs:
         assert isinstance(output, Image.Image)
@@ -86,7 +85,7 @@ def test_single_image_output_matches_translate_tensor(translator: Translator) ->
     pixels = np.random.default_rng(5).integers(0, 256, (20, 16, 3), dtype=np.uint8)
     expected = translator.translate_tensor(pil_to_tensor(Image.fromarray(pixels))[None])[0]
 
-    output = pil_to_tensor(translator(pixels)[0])
+    output = pil_to_tensor(translator(pixels).image)
 
     assert (output - expected).abs().max() <= 1 / 127.5 + 1e-6  # uint8 rounding only
 
@@ -94,8 +93,8 @@ def test_single_image_output_matches_translate_tensor(translator: Translator) ->
 def test_grey_and_rgba_images_are_translated_as_rgb(translator: Translator) -> None:
     grey = Image.new("L", (12, 9), 128)
     rgba = Image.new("RGBA", (12, 9), (10, 200, 30, 0))
-    for output in translator([grey, rgba]):
-        assert output.mode == "RGB" and output.size == (12, 9)
+    for result in translator.map([grey, rgba]):
+        assert result.image.mode == "RGB" and result.image.size == (12, 9)
 
 
 def test_bad_array_is_an_input_error(translator: Translator) -> None:
@@ -110,8 +109,8 @@ def test_batches_of_mixed_sizes_keep_order_and_sizes(translator: Translator) -> 
         for seed, (h, w) in enumerate(sizes)
     ]
 
-    batched = translator(arrays, batch_size=2)
-    one_by_one = [translator(array)[0] for array in arrays]
+    batched = [result.image for result in translator.map(arrays, batch_size=2)]
+    one_by_one = [translator(array).image for array in arrays]
 
     assert [image.size for image in batched] == [(w, h) for h, w in sizes]
     for together, alone in zip(batched, one_by_one, strict=True):
@@ -119,15 +118,15 @@ def test_batches_of_mixed_sizes_keep_order_and_sizes(translator: Translator) -> 
         assert difference.max() <= 1  # batching changes nothing but float rounding
 
 
-def test_iter_translate_is_lazy_but_checks_the_direction_at_once(
+def test_map_is_lazy_but_checks_the_direction_at_once(
     translator: Translator, tmp_path: Path, make_image
 ) -> None:
     paths = [make_image(tmp_path / f"{i}.png", 8, 8, seed=i) for i in range(3)]
-    iterator = translator.iter_translate(iter(paths))
-    assert next(iterator).size == (8, 8)
+    iterator = translator.map(iter(paths))
+    assert next(iterator).image.size == (8, 8)
     assert len(list(iterator)) == 2
-    with pytest.raises(ConfigError, match="AtoB or BtoA"):
-        translator.iter_translate(paths, direction="sideways")
+    with pytest.raises(ConfigError, match="cannot translate 'sideways'; they translate AtoB or"):
+        translator.map(paths, direction="sideways")
 
 
 def test_from_pretrained_loads_a_saved_model(
@@ -168,8 +167,9 @@ def test_from_pretrained_loads_an_official_file(tmp_path: Path) -> None:
 
     images = random_images(1, 16, 16)
     torch.testing.assert_close(translator.translate_tensor(images), official(images).detach())
-    with pytest.raises(CheckpointError, match="holds no G_B"):
-        translator.iter_translate([np.zeros((8, 8, 3), np.uint8)], direction="BtoA")
+    with pytest.raises(ConfigError, match="cannot translate 'BtoA'; they translate AtoB"):
+        translator.map([np.zeros((8, 8, 3), np.uint8)], direction="BtoA")
+    assert translator.input_ports()[1].choices == ("AtoB",)
 
 
 def test_from_pretrained_refuses_a_checkpoint_of_another_model(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from compogan.errors import CheckpointError
+from compogan.interop.registry import Importer
 from compogan.models.cyclegan import CycleGAN, CycleGANConfig
 
 _NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
@@ -136,12 +137,12 @@ def network_name_for_file(path: Path) -> str:
     return f"{match.group(1)}_{match.group(2) or 'A'}"
 
 
-def import_official(paths: list[str | Path]) -> CycleGAN:
+def import_official(*paths: str | Path) -> CycleGAN:
     """Build a CycleGAN model from official files (one-direction G, or G_A/G_B/D_A/D_B).
 
-    A directory is expanded to its ``*.pth`` files (for ``latest_net_*`` sets, the newest
-    epoch's files are the ``latest_`` ones). The model remembers which networks were loaded
-    (``model.loaded_networks``).
+    Each path is a ``.pth`` file or a directory, which is expanded to its ``*.pth`` files (for
+    ``latest_net_*`` sets, the newest epoch's files are the ``latest_`` ones). The model
+    remembers which networks were loaded (``model.loaded_networks``).
 
     Raises:
         CheckpointError: a file is not an official CycleGAN network, or sizes disagree.
@@ -179,7 +180,7 @@ def import_official(paths: list[str | Path]) -> CycleGAN:
     return model
 
 
-def _expand(paths: list[str | Path]) -> list[Path]:
+def _expand(paths: tuple[str | Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -190,3 +191,20 @@ def _expand(paths: list[str | Path]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def recognizes(path: Path) -> bool:
+    """Whether ``path`` is a ``.pth`` file or a folder holding some (the official names vary:
+    ``latest_net_G.pth``, ``horse2zebra.pth``, ...)."""
+    if path.is_dir():
+        return any(path.glob("*.pth"))
+    return path.suffix == ".pth"
+
+
+IMPORTER = Importer(
+    model_name="cyclegan",
+    recognizes=recognizes,
+    load=import_official,
+    accepts="a pytorch-CycleGAN-and-pix2pix .pth file or a folder of them",
+)
+"""The official-weight importer of ``cyclegan`` (see :mod:`compogan.interop.registry`)."""

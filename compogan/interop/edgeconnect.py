@@ -21,10 +21,17 @@ have the same shapes (u: output channels, dim 1 for transposed convs; v: the res
 in eval mode both compute ``weight / (u · W v)`` from the stored vectors, so the effective weights
 are identical. The networks come back in eval mode: training mode would run a power iteration and
 change u and v.
+
+:func:`import_official` (the ``edgeconnect`` importer of :mod:`compogan.interop.registry`)
+reads a folder of those files, or one of them, into one EdgeConnect built once with the files'
+sizes; :func:`load_official_edgeconnect` reads one file into a standalone network.
 """
+
+from __future__ import annotations
 
 import pickle
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,9 @@ import torch
 from torch import nn
 
 from compogan.errors import CheckpointError
+from compogan.interop.registry import Importer
+from compogan.models.base import load_network_state
+from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
 from compogan.nn.discriminators import PatchDiscriminator
 from compogan.nn.inpainting import EdgeGenerator, InpaintGenerator
 
@@ -58,6 +68,28 @@ DISCRIMINATOR_TABLE = {
 }
 FEATURES_PREFIX, FIRST_CONV_PREFIX = "features.0", "conv1.0"
 INPAINT_DISCRIMINATOR_CHANNELS = 3
+DISCRIMINATOR_LAYERS = 3
+
+OFFICIAL_FILES = {
+    "G1": "EdgeModel_gen.pth",
+    "D1": "EdgeModel_dis.pth",
+    "G2": "InpaintingModel_gen.pth",
+    "D2": "InpaintingModel_dis.pth",
+}
+"""Our network name → the official file that holds it."""
+NETWORK_KINDS = {
+    "G1": EDGE_GENERATOR,
+    "D1": EDGE_DISCRIMINATOR,
+    "G2": INPAINT_GENERATOR,
+    "D2": INPAINT_DISCRIMINATOR,
+}
+"""Our network name → the kind of official network it takes."""
+NETWORK_CLASSES: dict[str, type[nn.Module]] = {
+    EDGE_GENERATOR: EdgeGenerator,
+    INPAINT_GENERATOR: InpaintGenerator,
+    EDGE_DISCRIMINATOR: PatchDiscriminator,
+    INPAINT_DISCRIMINATOR: PatchDiscriminator,
+}
 
 
 def generator_key_table(residual_blocks: int) -> dict[str, str]:
@@ -144,58 +176,81 @@ def _weight_key(state: dict[str, torch.Tensor], prefix: str) -> str:
     return f"{prefix}.weight_orig" if f"{prefix}.weight_orig" in state else f"{prefix}.weight"
 
 
-def _load_into(network: nn.Module, state: dict[str, torch.Tensor], what: str) -> nn.Module:
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        detail = " ".join(str(error).split())
-        raise CheckpointError(
-            f"official EdgeConnect {what} does not fit the network: {detail[:300]}"
-        ) from None
-    return network.eval()
+@dataclass(frozen=True)
+class ConvertedNetwork:
+    """An official network's weights under our key names, and the network they need.
+
+    Attributes:
+        kind: ``"edge_generator"``, ``"inpaint_generator"``, ``"edge_discriminator"`` or
+            ``"inpaint_discriminator"``.
+        state: the state_dict of our network, as :data:`NETWORK_CLASSES` builds it.
+        architecture: the keyword arguments of that class that fit the weights.
+    """
+
+    kind: str
+    state: dict[str, torch.Tensor]
+    architecture: dict[str, Any]
+
+    def build(self) -> nn.Module:
+        """Our network of :attr:`architecture` holding the weights, in eval mode.
+
+        Raises:
+            CheckpointError: the weights do not fit it.
+        """
+        network = NETWORK_CLASSES[self.kind](**self.architecture)
+        what = "generator" if self.kind.endswith("generator") else "discriminator"
+        try:
+            network.load_state_dict(self.state, strict=True)
+        except RuntimeError as error:
+            detail = " ".join(str(error).split())
+            raise CheckpointError(
+                f"official EdgeConnect {what} does not fit the network: {detail[:300]}"
+            ) from None
+        return network.eval()
 
 
-def convert_generator(state: dict[str, torch.Tensor]) -> tuple[nn.Module, str]:
-    """Build our generator from an official generator state_dict.
+def convert_generator(state: dict[str, torch.Tensor]) -> ConvertedNetwork:
+    """Map an official generator state_dict to ours, reading its architecture from the keys.
 
     The kind follows the head conv: 1 output channel → :class:`EdgeGenerator` (spectral norm if
     the file has ``weight_orig`` keys), 3 → :class:`InpaintGenerator`; the number of residual
-    blocks is read from the keys.
+    blocks and the width come from the keys and shapes.
 
     Raises:
-        CheckpointError: not an EdgeConnect generator, or shapes that do not fit.
+        CheckpointError: not an EdgeConnect generator.
     """
     what = "generator"
     head = _require(state, "decoder.7.weight", what)
+    stem = _require(state, _weight_key(state, "encoder.1"), what)
     blocks = {int(m.group(1)) for key in state if (m := re.match(r"middle\.(\d+)\.", key))}
     residual_blocks = len(blocks)
     if blocks != set(range(residual_blocks)):
         raise CheckpointError("official EdgeConnect generator has gaps in its residual blocks")
-    network: nn.Module
+    architecture: dict[str, Any] = {"residual_blocks": residual_blocks, "width": stem.shape[0]}
     if head.shape[0] == 1:
-        spectral = "encoder.1.weight_orig" in state
-        network, kind = EdgeGenerator(residual_blocks, spectral_norm=spectral), EDGE_GENERATOR
+        kind = EDGE_GENERATOR
+        architecture["spectral_norm"] = "encoder.1.weight_orig" in state
     elif head.shape[0] == 3:
-        network, kind = InpaintGenerator(residual_blocks), INPAINT_GENERATOR
+        kind = INPAINT_GENERATOR
     else:
         raise CheckpointError(
             f"official EdgeConnect generator has {head.shape[0]} output channels; expected 1 "
             "(edge) or 3 (inpainting)"
         )
     renamed = rename_keys(state, generator_key_table(residual_blocks), what)
-    return _load_into(network, renamed, what), kind
+    return ConvertedNetwork(kind, renamed, architecture)
 
 
-def convert_discriminator(state: dict[str, torch.Tensor]) -> tuple[nn.Module, str]:
-    """Build our :class:`PatchDiscriminator` from an official discriminator state_dict.
+def convert_discriminator(state: dict[str, torch.Tensor]) -> ConvertedNetwork:
+    """Map an official discriminator state_dict to our :class:`PatchDiscriminator`'s.
 
-    Input channels, spectral norm and bias are read from the file; 3 input channels make an
-    inpainting discriminator, any other number an edge discriminator. The ``features.*``
-    duplicate of ``conv1.*`` is checked and dropped.
+    Input channels, width, spectral norm and bias are read from the file; 3 input channels
+    make an inpainting discriminator, any other number an edge discriminator. The
+    ``features.*`` duplicate of ``conv1.*`` is checked and dropped.
 
     Raises:
-        CheckpointError: not an EdgeConnect discriminator, a ``features`` block that differs
-            from ``conv1``, or shapes that do not fit.
+        CheckpointError: not an EdgeConnect discriminator, or a ``features`` block that differs
+            from ``conv1``.
     """
     what = "discriminator"
     state = dict(state)
@@ -208,19 +263,30 @@ def convert_discriminator(state: dict[str, torch.Tensor]) -> tuple[nn.Module, st
             )
         del state[key]
     first = _require(state, _weight_key(state, FIRST_CONV_PREFIX), what)
-    in_channels, ndf = first.shape[1], first.shape[0]
-    network = PatchDiscriminator(
-        in_channels,
-        ndf=ndf,
-        n_layers=3,
-        norm="none",
-        spectral_norm=f"{FIRST_CONV_PREFIX}.weight_orig" in state,
-        bias=f"{FIRST_CONV_PREFIX}.bias" in state,
-    )
+    in_channels = first.shape[1]
+    architecture = {
+        "in_channels": in_channels,
+        "ndf": first.shape[0],
+        "n_layers": DISCRIMINATOR_LAYERS,
+        "norm": "none",
+        "spectral_norm": f"{FIRST_CONV_PREFIX}.weight_orig" in state,
+        "bias": f"{FIRST_CONV_PREFIX}.bias" in state,
+    }
     is_inpaint = in_channels == INPAINT_DISCRIMINATOR_CHANNELS
     kind = INPAINT_DISCRIMINATOR if is_inpaint else EDGE_DISCRIMINATOR
-    renamed = rename_keys(state, DISCRIMINATOR_TABLE, what)
-    return _load_into(network, renamed, what), kind
+    return ConvertedNetwork(kind, rename_keys(state, DISCRIMINATOR_TABLE, what), architecture)
+
+
+def convert_file(path: str | Path) -> ConvertedNetwork:
+    """Read an official ``*_gen.pth`` or ``*_dis.pth`` file and map it to our key names.
+
+    Raises:
+        CheckpointError: missing, unreadable or foreign file.
+    """
+    entry, state = read_official_file(path)
+    if entry == "generator":
+        return convert_generator(state)
+    return convert_discriminator(state)
 
 
 def load_official_edgeconnect(path: str | Path) -> tuple[nn.Module, str]:
@@ -235,7 +301,107 @@ def load_official_edgeconnect(path: str | Path) -> tuple[nn.Module, str]:
     Raises:
         CheckpointError: missing, unreadable or foreign file, or weights that do not fit.
     """
-    entry, state = read_official_file(path)
-    if entry == "generator":
-        return convert_generator(state)
-    return convert_discriminator(state)
+    converted = convert_file(path)
+    return converted.build(), converted.kind
+
+
+def read_official_networks(path: Path) -> dict[str, ConvertedNetwork]:
+    """The official networks at ``path`` by our network name, each file read once: those of
+    :data:`OFFICIAL_FILES` in a folder (each checked to hold the network its name says), or
+    the one file ``path`` (its network told by its content).
+
+    Raises:
+        CheckpointError: unreadable or foreign files, or a file holding another network than
+            its name says.
+    """
+    if not path.is_dir():
+        network = convert_file(path)
+        return {_network_of(network.kind): network}
+    converted = {}
+    for name, file in OFFICIAL_FILES.items():
+        if not (path / file).is_file():
+            continue
+        network = convert_file(path / file)
+        if network.kind != NETWORK_KINDS[name]:
+            raise CheckpointError(
+                f"{path / file} holds an official {network.kind.replace('_', ' ')}, not the "
+                f"{NETWORK_KINDS[name].replace('_', ' ')} its name says"
+            )
+        converted[name] = network
+    return converted
+
+
+def _network_of(kind: str) -> str:
+    return next(name for name, network_kind in NETWORK_KINDS.items() if network_kind == kind)
+
+
+def _one_size(
+    networks: list[ConvertedNetwork], keys: tuple[str, ...], where: Path
+) -> tuple[Any, ...]:
+    """The architecture values ``keys`` that all ``networks`` share."""
+    sizes = {tuple(network.architecture[key] for key in keys) for network in networks}
+    if len(sizes) > 1:
+        raise CheckpointError(
+            f"the official EdgeConnect files at {where} differ in {' and '.join(keys)}: "
+            f"{sorted(sizes)}"
+        )
+    return sizes.pop()
+
+
+def _config_for(converted: dict[str, ConvertedNetwork], where: Path) -> EdgeConnectConfig:
+    """The released model's config ("edge_inpaint", no VGG losses) at the files' sizes."""
+    generators = [converted[name] for name in ("G1", "G2") if name in converted]
+    if not generators:
+        raise CheckpointError(
+            f"{where} holds no official EdgeConnect generator ({OFFICIAL_FILES['G1']} or "
+            f"{OFFICIAL_FILES['G2']})"
+        )
+    if "G1" in converted and not converted["G1"].architecture["spectral_norm"]:
+        raise CheckpointError(
+            f"the official edge generator at {where} has no spectral norm; EdgeConnect's G1 "
+            "has it (the released setting)"
+        )
+    blocks, width = _one_size(generators, ("residual_blocks", "width"), where)
+    sizes: dict[str, Any] = {"residual_blocks": blocks, "width": width}
+    discriminators = [converted[name] for name in ("D1", "D2") if name in converted]
+    if discriminators:
+        sizes["ndf"] = _one_size(discriminators, ("ndf",), where)[0]
+    return EdgeConnectConfig(mode="edge_inpaint", content_weight=0, style_weight=0, **sizes)
+
+
+def import_official(path: str | Path) -> EdgeConnect:
+    """An "edge_inpaint" EdgeConnect holding the official networks at ``path``.
+
+    ``path`` is a folder holding ``EdgeModel_gen.pth`` and/or ``InpaintingModel_gen.pth`` (and
+    optionally their ``_dis.pth``), or one official file of any name. The model is built once
+    at the files' sizes, with the paper's generator settings and no VGG losses (content and
+    style weights 0), and its ``loaded_networks`` names exactly the networks found.
+
+    Raises:
+        CheckpointError: no official generator, unreadable or foreign files, a file that holds
+            another network than its name says, or files of different sizes.
+    """
+    path = Path(path)
+    converted = read_official_networks(path)
+    model = EdgeConnect(_config_for(converted, path))
+    for name, network in converted.items():
+        load_network_state(getattr(model, name), network.state, f"{name} from {path}")
+    model.loaded_networks = tuple(name for name in model.network_names if name in converted)
+    return model.eval()
+
+
+def recognizes(path: Path) -> bool:
+    """Whether ``path`` is named like official EdgeConnect weights: one of
+    :data:`OFFICIAL_FILES` or a folder holding one."""
+    if path.is_dir():
+        return any((path / file).is_file() for file in OFFICIAL_FILES.values())
+    return path.name in OFFICIAL_FILES.values()
+
+
+IMPORTER = Importer(
+    model_name="edgeconnect",
+    recognizes=recognizes,
+    load=import_official,
+    accepts="EdgeModel_gen.pth / InpaintingModel_gen.pth (+ _dis.pth) or a folder of them",
+)
+"""The official-weight importer of ``edgeconnect`` (see :mod:`compogan.interop.registry`)."""

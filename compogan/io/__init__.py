@@ -2,23 +2,29 @@
 
 from compogan.io.atomic import atomic_dir, atomic_path
 from compogan.io.images import (
+    ImageLike,
     has_alpha,
     list_images,
     load_image,
+    pad_to_multiple,
     pil_to_mask,
     pil_to_tensor,
     save_image,
     tensor_to_pil,
+    to_pil,
 )
 
 __all__ = [
+    "ImageLike",
     "atomic_dir",
     "atomic_path",
     "has_alpha",
     "list_images",
     "load_image",
+    "pad_to_multiple",
     "pil_to_mask",
     "pil_to_tensor",
     "save_image",
     "tensor_to_pil",
+    "to_pil",
 ]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from compogan.errors import ConfigError, InputError
@@ -68,6 +69,10 @@ _DECODE_ERRORS = (
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 _PIL_LIMIT_LOCK = threading.Lock()
+
+ImageLike = str | Path | Image.Image | np.ndarray
+"""An image as pipelines take it: a file path, a PIL image or a uint8 array (H, W, C)."""
+_ARRAY_CHANNELS = {"RGB": 3, "RGBA": 4}
 
 
 def resolve_max_pixels(max_pixels: int | None = None) -> int:
@@ -345,6 +350,43 @@ def array_to_pil(array: np.ndarray) -> Image.Image:
         raise ValueError(f"expected a uint8 or float array, got dtype {array.dtype}")
     mode = {2: "L", 3: "RGB", 4: "RGBA"}[pixels.shape[2] if pixels.ndim == 3 else 2]
     return Image.fromarray(np.ascontiguousarray(pixels), mode=mode)
+
+
+def to_pil(image: ImageLike, mode: str = "RGB") -> Image.Image:
+    """A path, PIL image or uint8 array as a PIL image of ``mode`` ("RGB" or "RGBA").
+
+    Paths go through :func:`load_image`; PIL images are converted (RGB → RGBA adds an opaque
+    alpha); arrays must be (H, W, 3) uint8 for "RGB" and (H, W, 4) uint8 for "RGBA".
+
+    Raises:
+        InputError: an unreadable file or an array of another shape or dtype.
+    """
+    if isinstance(image, Image.Image):
+        return image.convert(mode)
+    if isinstance(image, np.ndarray):
+        channels = _ARRAY_CHANNELS[mode]
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != channels:
+            raise InputError(f"arrays must be HxWx{channels} uint8 {mode} images")
+        return Image.fromarray(image)
+    return load_image(image, mode=mode)
+
+
+def pad_to_multiple(
+    images: torch.Tensor, multiple: int, min_size: int = 0
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad (N,C,H,W) on the right and bottom to sizes divisible by ``multiple``.
+
+    Each side is also padded up to at least ``min_size`` (a multiple of ``multiple``).
+    Reflection padding where the image is large enough, replication otherwise. Returns the
+    padded batch and the original (H, W) to crop back to.
+    """
+    height, width = images.shape[-2:]
+    pad_h = max((-height) % multiple, min_size - height)
+    pad_w = max((-width) % multiple, min_size - width)
+    if pad_h == 0 and pad_w == 0:
+        return images, (height, width)
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return F.pad(images, (0, pad_w, 0, pad_h), mode=mode), (height, width)
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:

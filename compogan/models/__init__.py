@@ -1,3 +1,2 @@
-"""The model zoo: importing this package registers every implemented model."""
-
-from compogan.models import cyclegan, edgeconnect, stgan  # noqa: F401
+"""The model zoo: one file per paper. The registry (:mod:`compogan.registry`) imports a model's
+file only when that model is asked for."""

@@ -1,21 +1,24 @@
 """The base class every compogan model derives from.
 
-A model owns its networks, its optimisers and learning-rate schedulers, and one
-:meth:`GANModel.training_step` that performs the whole multi-network GAN update for a batch
-(for CycleGAN: freeze D, step G, step D). Everything that is the same for every model (the loop,
-devices, DDP, checkpoints, logging) belongs to :class:`compogan.train.Trainer`.
+A model owns its networks and optimisers, declares the phases of its training step
+(:mod:`compogan.models.phases`) and computes their losses. The mechanics of every optimiser
+update are here, in :meth:`GANModel.training_step`, the same for every model; no model calls
+``backward()`` or steps an optimiser. Everything else the same for every model (the loop, data
+order, learning-rate schedules, checkpoints, logging) belongs to :class:`compogan.train.Trainer`.
 
 Distributed training: the trainer wraps each network separately in DistributedDataParallel
-through :meth:`GANModel.distribute`. A training step calls ``self.nets.<name>(...)`` for every
-forward pass whose gradients update that network, and the plain module ``self.<name>(...)`` when
-the network is frozen for that pass (a discriminator inside the generator update), so DDP never
-waits for gradients that are not coming.
+through :meth:`GANModel.distribute`. During a phase, ``self.nets.<name>`` is the wrapped module
+of each network the phase trains and the plain module of every other (frozen) network, so DDP
+never waits for gradients that are not coming; a model uses ``self.nets`` inside its loss
+functions and the plain ``self.<name>`` only where a pass must bypass DDP (a gradient penalty's
+double backward).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -25,9 +28,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import compogan
-from compogan.config import dataclass_from_dict, to_plain
-from compogan.errors import CheckpointError
+from compogan.config import ScheduleConfig, dataclass_from_dict, to_plain
+from compogan.errors import CheckpointError, TrainingDivergedError
 from compogan.io.checkpoints import read_metadata, read_weights, write_pretrained
+from compogan.models.phases import Phase, StepState
 
 
 def set_requires_grad(modules: nn.Module | list[nn.Module], requires_grad: bool) -> None:
@@ -38,49 +42,80 @@ def set_requires_grad(modules: nn.Module | list[nn.Module], requires_grad: bool)
 
 
 class GANModel(nn.Module):
-    """Base class: networks + optimisers + one training step, saved as config.json + safetensors.
+    """Base class: networks, optimisers and training phases, saved as config.json + safetensors.
 
     Subclasses set the class attributes and implement :meth:`build_networks`,
-    :meth:`configure_optimizers`, :meth:`training_step`, :meth:`visuals` and
-    :meth:`build_dataset`.
+    :meth:`configure_optimizers`, :meth:`training_phases` and :meth:`visuals`; optionally
+    :meth:`begin_step`, :meth:`recipe_steps`, :meth:`averaged_networks`,
+    :meth:`required_initial_networks`, :meth:`weight_settings` and the extra training state.
 
     Class attributes:
         name: registry name (e.g. "cyclegan").
         description: one line for ``compogan models``.
         Config: dataclass of the model's hyper-parameters (the ``model`` config section).
         DataConfig: dataclass of the model's data settings (the ``data`` config section).
+        data_kind: the batch contract of its datasets ("unpaired", "paired", "inpainting",
+            "compositing"): :meth:`build_dataset` finds ``data.dataset`` among the datasets
+            registered for it (:mod:`compogan.data.registry`).
         network_names: attribute names of the sub-networks, in a fixed order.
+        retired_config_keys: ``model`` config keys of earlier versions that checkpoints may
+            still hold; dropped when such a checkpoint loads.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     Config: ClassVar[type]
     DataConfig: ClassVar[type]
+    data_kind: ClassVar[str]
     network_names: ClassVar[tuple[str, ...]]
+    retired_config_keys: ClassVar[tuple[str, ...]] = ()
+
+    # ---- the inference contract (compogan.models.tasks) ---------------------------------------
+    tasks: ClassVar[tuple[str, ...]] = ()
+    """The pipelines' tasks this model serves ("translate", "inpaint", "compose"); for each, it
+    provides the methods of that task's protocol in :mod:`compogan.models.tasks`."""
+    size_multiple: ClassVar[int] = 1
+    """Height and width of the networks' inputs must be divisible by this; pipelines pad to it."""
+    min_size: ClassVar[int] = 1
+    """The smallest height and width the networks take; pipelines pad smaller inputs up to it."""
 
     def __init__(self, config: Any, data_config: Any | None = None) -> None:
         super().__init__()
         self.config = config
         self.data_config = data_config if data_config is not None else self.DataConfig()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
+        self.optimizer_networks: dict[str, tuple[str, ...]] = {}
+        self.lr_schedules: dict[str, ScheduleConfig] = {}
         self.autocast_dtype: torch.dtype | None = None
         self.loaded_networks: tuple[str, ...] = self.network_names
+        self.step_count = 0
         self.build_networks()
-        self.nets = SimpleNamespace(**{name: getattr(self, name) for name in self.network_names})
+        self.wrapped: dict[str, nn.Module] = {n: getattr(self, n) for n in self.network_names}
+        self.nets = self._namespace(())
 
     # ---- what a subclass provides -------------------------------------------------------------
     def build_networks(self) -> None:
         """Create the sub-networks as attributes named in ``network_names``."""
         raise NotImplementedError
 
-    def configure_optimizers(self, total_steps: int) -> None:
-        """Fill ``self.optimizers`` and ``self.schedulers`` (stepped once per training step)."""
+    def configure_optimizers(self) -> None:
+        """Create the optimisers with :meth:`add_optimizer`."""
         raise NotImplementedError
 
-    def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One full GAN update on ``batch``; returns the detached scalar losses by name."""
+    def training_phases(self) -> Sequence[Phase]:
+        """The updates of the next training step, in order (may depend on ``step_count``)."""
         raise NotImplementedError
+
+    def begin_step(self, batch: dict[str, Any]) -> StepState:
+        """The state the step's phases share, made once per step before the first phase.
+
+        Default: the batch with its tensors on the model's device. Models add what every phase
+        needs (EdgeConnect's Canny edges) or start a stage of a step-dependent recipe here.
+        """
+        return {
+            key: value.to(self.device) if isinstance(value, torch.Tensor) else value
+            for key, value in batch.items()
+        }
 
     def visuals(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Images to log for ``batch`` (each (N,3,H,W) in [-1,1]), computed without gradients."""
@@ -88,24 +123,132 @@ class GANModel(nn.Module):
 
     @classmethod
     def build_dataset(cls, data_config: Any, split: str, seed: int = 0) -> Dataset:
-        """The training ("train") or evaluation ("test") dataset this model trains on."""
-        raise NotImplementedError
+        """The training ("train") or evaluation ("test") dataset named by ``data.dataset``."""
+        from compogan.data.registry import build_dataset
 
-    def load_initial_weights(self) -> None:
-        """Called by the trainer once, at the start of a fresh (not resumed) run: models whose
-        training starts from earlier stages' weights load them here. Default: nothing."""
+        return build_dataset(cls.data_kind, data_config, split, seed)
+
+    def recipe_steps(self) -> int | None:
+        """The number of training steps this config's recipe has, which ``train.steps`` must
+        equal (ST-GAN's stages), or None when ``train.steps`` decides (the default)."""
+        return None
 
     def averaged_networks(self) -> tuple[str, ...]:
         """The networks whose weights ``train.ema_decay`` averages: the generators this
         model's configuration trains. Default: none (the trainer refuses an average)."""
         return ()
 
+    def required_initial_networks(self) -> tuple[str, ...]:
+        """Networks a fresh run of this configuration must start from trained weights
+        (``train.init_from``), e.g. EdgeConnect's frozen G1 in stage 3. Default: none."""
+        return ()
+
+    def weight_settings(self, network: str) -> dict[str, object]:
+        """The ``model`` config fields that ``network``'s weights depend on beyond their
+        shapes, at this model's values (EdgeConnect's G2: norm, hole_fill, residual): weights
+        trained with other values do not fit. Default: none."""
+        return {}
+
     def extra_training_state(self) -> dict[str, Any]:
-        """Training state beyond optimisers and schedulers (e.g. image pools)."""
+        """Training state beyond optimisers and the step count (e.g. image pools)."""
         return {}
 
     def load_extra_training_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`extra_training_state` returned."""
+
+    # ---- optimisers ---------------------------------------------------------------------------
+    def add_optimizer(
+        self,
+        name: str,
+        networks: Iterable[str],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        schedule: ScheduleConfig | None = None,
+        **options: Any,
+    ) -> None:
+        """Create optimiser ``name`` over the parameters of ``networks``.
+
+        Args:
+            name: the optimiser's name, used by phases, checkpoints and logs.
+            networks: the networks it updates (a phase stepping it trains them).
+            optimizer: the optimiser class, e.g. ``torch.optim.Adam``.
+            schedule: its learning-rate schedule (constant when None), built by the trainer.
+            options: the optimiser's arguments (lr, betas, ...).
+        """
+        networks = tuple(networks)
+        parameters = [p for network in networks for p in getattr(self, network).parameters()]
+        self.optimizers[name] = optimizer(parameters, **options)
+        self.optimizer_networks[name] = networks
+        if schedule is not None:
+            self.lr_schedules[name] = schedule
+
+    # ---- the training step: the mechanics of every update -------------------------------------
+    def training_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """One training step on ``batch``: every phase of :meth:`training_phases`, in order.
+
+        Returns the detached losses of all phases by name.
+
+        Raises:
+            TrainingDivergedError: a loss or a gradient became NaN or infinite (the optimiser
+                of that phase is not stepped).
+        """
+        state = self.begin_step(batch)
+        losses: dict[str, torch.Tensor] = {}
+        for phase in self.training_phases():
+            if self.step_count % phase.every != 0:
+                continue
+            for _ in range(phase.repeats):
+                losses.update(self.run_phase(phase, state))
+        self.step_count += 1
+        return losses
+
+    def run_phase(self, phase: Phase, state: StepState) -> dict[str, torch.Tensor]:
+        """One update: gradients on for the phase's networks alone, ``zero_grad``, the losses
+        under autocast with the DDP-wrapped trained networks in ``self.nets``, backward of
+        their sum, the finite check, the optimiser steps. Returns the detached losses."""
+        trained = self.phase_networks(phase)
+        for name in self.network_names:
+            set_requires_grad(getattr(self, name), name in trained)
+        for name in phase.optimizers:
+            self.optimizers[name].zero_grad(set_to_none=True)
+        self.nets = self._namespace(trained)
+        try:
+            with self.autocast():
+                losses = phase.losses(state)
+        finally:
+            self.nets = self._namespace(())
+        total = sum(loss.float() for loss in losses.values())
+        if not torch.isfinite(total):
+            bad = next(name for name, loss in losses.items() if not torch.isfinite(loss).all())
+            raise TrainingDivergedError(f"loss '{bad}' became {float(losses[bad])}")
+        total.backward()
+        self._check_gradients(phase, trained)
+        for name in phase.optimizers:
+            self.optimizers[name].step()
+        return {name: loss.detach() for name, loss in losses.items()}
+
+    def phase_networks(self, phase: Phase) -> tuple[str, ...]:
+        """The networks a phase trains: those its optimisers own."""
+        names = {network for opt in phase.optimizers for network in self.optimizer_networks[opt]}
+        return tuple(name for name in self.network_names if name in names)
+
+    def _check_gradients(self, phase: Phase, trained: tuple[str, ...]) -> None:
+        """TrainingDivergedError naming the network whose gradients are not all finite."""
+        for name in trained:
+            grads = [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
+            if grads and not torch.isfinite(torch.stack([g.abs().max() for g in grads])).all():
+                raise TrainingDivergedError(
+                    f"the gradients of {name} became NaN or infinite in phase '{phase.name}'"
+                )
+
+    def _namespace(self, trained: Iterable[str]) -> SimpleNamespace:
+        """Wrapped modules for the ``trained`` networks, plain ones for the others."""
+        trained = set(trained)
+        return SimpleNamespace(
+            **{
+                name: self.wrapped[name] if name in trained else getattr(self, name)
+                for name in self.network_names
+            }
+        )
 
     # ---- devices, precision and distribution --------------------------------------------------
     @property
@@ -113,23 +256,29 @@ class GANModel(nn.Module):
         return next(self.parameters()).device
 
     def autocast(self) -> contextlib.AbstractContextManager[None]:
-        """Context for forward passes: bf16 autocast when enabled on CUDA, otherwise a no-op."""
+        """Context of every phase's forward pass: bf16 autocast when enabled on CUDA,
+        otherwise a no-op."""
         if self.autocast_dtype is None or self.device.type != "cuda":
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
 
+    def full_precision(self) -> contextlib.AbstractContextManager[None]:
+        """Inside a phase, a block computed in float32 even under bf16 autocast (geometry:
+        homographies lose their accuracy in bf16)."""
+        if self.autocast_dtype is None or self.device.type != "cuda":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", enabled=False)
+
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         """Wrap each network on its own (e.g. in DistributedDataParallel) for training passes."""
-        self.nets = SimpleNamespace(
-            **{name: wrap(getattr(self, name)) for name in self.network_names}
-        )
+        self.wrapped = {name: wrap(getattr(self, name)) for name in self.network_names}
 
     # ---- training state -----------------------------------------------------------------------
     def training_state(self) -> dict[str, Any]:
-        """Optimiser, scheduler and extra state, as tensors and plain Python values."""
+        """Optimiser states, the step count and the extra state, as tensors and plain values."""
         return {
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
-            "schedulers": {name: sch.state_dict() for name, sch in self.schedulers.items()},
+            "step_count": self.step_count,
             "extra": self.extra_training_state(),
         }
 
@@ -137,8 +286,7 @@ class GANModel(nn.Module):
         """Restore what :meth:`training_state` returned (after ``configure_optimizers``)."""
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
-        for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][name])
+        self.step_count = int(state["step_count"])
         self.load_extra_training_state(state["extra"])
 
     # ---- pretrained directories ----------------------------------------------------------------
@@ -184,13 +332,23 @@ class GANModel(nn.Module):
             raise CheckpointError(
                 f"{directory} holds a '{metadata['model']}' checkpoint, not '{cls.name}'"
             )
-        model = cls(
-            dataclass_from_dict(cls.Config, metadata["config"]),
-            dataclass_from_dict(cls.DataConfig, metadata.get("data", {})),
-        )
+        config = {
+            key: value
+            for key, value in metadata["config"].items()
+            if key not in cls.retired_config_keys
+        }
+        model = cls(dataclass_from_dict(cls.Config, config), cls._saved_data_config(metadata))
         model.load_networks(read_weights(directory), tuple(metadata.get("networks", ())))
         model.eval()
         return model
+
+    @classmethod
+    def _saved_data_config(cls, metadata: dict[str, Any]) -> Any:
+        """The data config a checkpoint was trained with. Inference does not depend on it, so
+        keys this version does not know (renamed since) are dropped rather than refused."""
+        known = {field.name for field in dataclasses.fields(cls.DataConfig)}
+        saved = metadata.get("data", {})
+        return dataclass_from_dict(cls.DataConfig, {k: v for k, v in saved.items() if k in known})
 
     def load_networks(self, state: dict[str, torch.Tensor], networks: tuple[str, ...]) -> None:
         """Load the weights of the named networks from a flat ``{net.key: tensor}`` dict.
@@ -234,16 +392,3 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
         return complete[-1]
     return path
 
-
-def load(directory: str | Path) -> GANModel:
-    """Load any compogan checkpoint directory, finding the model class from its config.json."""
-    from compogan.registry import available_models, get_model_class
-
-    directory = resolve_checkpoint_dir(directory)
-    name = read_metadata(directory)["model"]
-    if name not in available_models():
-        raise CheckpointError(
-            f"{directory} holds a '{name}' checkpoint, a model this compogan does not have "
-            f"(available: {', '.join(available_models())})"
-        )
-    return get_model_class(name).from_pretrained(directory)

@@ -16,19 +16,20 @@ linearly to zero over the second half (the paper's 100 + 100 epochs).
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from compogan.config import ScheduleConfig
+from compogan.data.image_pool import ImagePool
 from compogan.errors import CheckpointError, ConfigError
 from compogan.losses import AdversarialLoss
-from compogan.models.base import GANModel, set_requires_grad
+from compogan.models.base import GANModel
+from compogan.models.phases import Phase, StepState
 from compogan.nn import PatchDiscriminator, ResnetGenerator, init_weights
-from compogan.registry import register_model
-from compogan.train.image_pool import ImagePool
 
 
 @dataclass
@@ -49,7 +50,8 @@ class CycleGANConfig:
         pool_size: image pool capacity (0 = no pool).
         lr: Adam learning rate of both generators and both discriminators.
         beta1: Adam β₁.
-        lr_constant_fraction: share of train.steps at constant lr before the linear decay to 0.
+        lr_schedule: the learning rate's schedule over train.steps: the paper's is constant
+            for the first half and decays linearly to zero over the second.
         init: weight init kind ("normal", "xavier", "kaiming", "orthogonal").
         init_gain: scale of the initialisation.
     """
@@ -67,7 +69,9 @@ class CycleGANConfig:
     pool_size: int = 50
     lr: float = 2e-4
     beta1: float = 0.5
-    lr_constant_fraction: float = 0.5
+    lr_schedule: ScheduleConfig = field(
+        default_factory=lambda: ScheduleConfig(kind="linear", start=0.5)
+    )
     init: str = "normal"
     init_gain: float = 0.02
 
@@ -97,7 +101,6 @@ class CycleGANDataConfig:
     test_length: int = 64
 
 
-@register_model
 class CycleGAN(GANModel):
     """CycleGAN with ResNet generators and 70x70 PatchGAN discriminators.
 
@@ -109,6 +112,11 @@ class CycleGAN(GANModel):
     Config = CycleGANConfig
     DataConfig = CycleGANDataConfig
     network_names = ("G_A", "G_B", "D_A", "D_B")
+    retired_config_keys = ("lr_constant_fraction",)  # now lr_schedule.start
+    tasks = ("translate",)
+    size_multiple = 4  # two stride-2 convs
+    min_size = 8  # the 3x3 reflect pads of the ResNet blocks need a 2x2 bottleneck
+    direction_generators: ClassVar[dict[str, str]] = {"AtoB": "G_A", "BtoA": "G_B"}
 
     # ---- networks ------------------------------------------------------------------------------
     def build_networks(self) -> None:
@@ -131,9 +139,9 @@ class CycleGAN(GANModel):
             CheckpointError: the model was loaded from a checkpoint without that generator
                 (e.g. an official one-direction ``latest_net_G.pth``).
         """
-        if direction not in ("AtoB", "BtoA"):
+        if direction not in self.direction_generators:
             raise ConfigError(f"direction must be AtoB or BtoA, not '{direction}'")
-        name = "G_A" if direction == "AtoB" else "G_B"
+        name = self.direction_generators[direction]
         if name not in self.loaded_networks:
             raise CheckpointError(
                 f"this checkpoint holds no {name}, so it cannot translate {direction}; "
@@ -142,91 +150,63 @@ class CycleGAN(GANModel):
         return getattr(self, name)
 
     # ---- optimisation --------------------------------------------------------------------------
-    def configure_optimizers(self, total_steps: int) -> None:
+    def configure_optimizers(self) -> None:
+        """One Adam for both generators ("G"), one for both discriminators ("D")."""
         c = self.config
-        betas = (c.beta1, 0.999)
-        self.optimizers = {
-            "G": torch.optim.Adam(
-                itertools.chain(self.G_A.parameters(), self.G_B.parameters()), c.lr, betas=betas
-            ),
-            "D": torch.optim.Adam(
-                itertools.chain(self.D_A.parameters(), self.D_B.parameters()), c.lr, betas=betas
-            ),
-        }
-        constant_steps = int(total_steps * c.lr_constant_fraction)
-        decay_steps = max(total_steps - constant_steps, 1)
-
-        def lr_factor(step: int) -> float:
-            return 1.0 - max(0, step - constant_steps) / decay_steps
-
-        self.schedulers = {
-            name: torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-            for name, optimizer in self.optimizers.items()
-        }
+        adam = {"lr": c.lr, "betas": (c.beta1, 0.999), "schedule": c.lr_schedule}
+        self.add_optimizer("G", ("G_A", "G_B"), torch.optim.Adam, **adam)
+        self.add_optimizer("D", ("D_A", "D_B"), torch.optim.Adam, **adam)
 
     # ---- losses and the training step ----------------------------------------------------------
-    def generator_losses(
-        self, real_A: torch.Tensor, real_B: torch.Tensor
-    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        """Adversarial, cycle and identity losses of both generators.
+    def generator_losses(self, state: StepState) -> dict[str, torch.Tensor]:
+        """Adversarial, cycle and identity losses of both generators, by name.
 
-        Returns the losses by name and the fakes (fake_B = G_A(real_A), fake_A = G_B(real_B)).
-        The discriminators are called as plain modules: they are frozen in this update.
+        Leaves the fakes (fake_B = G_A(real_A), fake_A = G_B(real_B)), detached, in ``state``
+        for the discriminators. The discriminators are frozen in this update.
         """
         c, nets = self.config, self.nets
+        real_A, real_B = state["A"], state["B"]
         fake_B = nets.G_A(real_A)
         fake_A = nets.G_B(real_B)
         losses = {
-            "G_A": self.gan_loss(self.D_A(fake_B), True, for_discriminator=False),
-            "G_B": self.gan_loss(self.D_B(fake_A), True, for_discriminator=False),
+            "G_A": self.gan_loss(nets.D_A(fake_B), True, for_discriminator=False),
+            "G_B": self.gan_loss(nets.D_B(fake_A), True, for_discriminator=False),
             "cycle_A": (nets.G_B(fake_B) - real_A).abs().mean() * c.lambda_a,
             "cycle_B": (nets.G_A(fake_A) - real_B).abs().mean() * c.lambda_b,
         }
-        if c.lambda_identity > 0:
-            losses["idt_A"] = (
-                (nets.G_A(real_B) - real_B).abs().mean() * c.lambda_b * (c.lambda_identity)
-            )
-            losses["idt_B"] = (
-                (nets.G_B(real_A) - real_A).abs().mean() * c.lambda_a * (c.lambda_identity)
-            )
-        return losses, fake_A, fake_B
+        identity = c.lambda_identity
+        if identity > 0:
+            losses["idt_A"] = (nets.G_A(real_B) - real_B).abs().mean() * c.lambda_b * identity
+            losses["idt_B"] = (nets.G_B(real_A) - real_A).abs().mean() * c.lambda_a * identity
+        state["fake_A"], state["fake_B"] = fake_A.detach(), fake_B.detach()
+        return losses
 
     def discriminator_loss(
         self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
     ) -> torch.Tensor:
         """½ (L_GAN(D(real), real) + L_GAN(D(fake), fake)) for one discriminator."""
         loss_real = self.gan_loss(discriminator(real), True)
-        loss_fake = self.gan_loss(discriminator(fake.detach()), False)
+        loss_fake = self.gan_loss(discriminator(fake), False)
         return 0.5 * (loss_real + loss_fake)
 
-    def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Freeze D, update G_A and G_B together, then update D_A and D_B on pooled fakes."""
-        real_A = batch["A"].to(self.device)
-        real_B = batch["B"].to(self.device)
+    def discriminator_losses(self, state: StepState) -> dict[str, torch.Tensor]:
+        """D_A on real B against pooled fake B, D_B on real A against pooled fake A."""
+        nets = self.nets
+        return {
+            "D_A": self.discriminator_loss(
+                nets.D_A, state["B"], self.pool_fake_B.query(state["fake_B"])
+            ),
+            "D_B": self.discriminator_loss(
+                nets.D_B, state["A"], self.pool_fake_A.query(state["fake_A"])
+            ),
+        }
 
-        set_requires_grad([self.D_A, self.D_B], False)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        with self.autocast():
-            g_losses, fake_A, fake_B = self.generator_losses(real_A, real_B)
-            loss_G = sum(g_losses.values())
-        loss_G.backward()
-        self.optimizers["G"].step()
-
-        set_requires_grad([self.D_A, self.D_B], True)
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        with self.autocast():
-            loss_D_A = self.discriminator_loss(
-                self.nets.D_A, real_B, self.pool_fake_B.query(fake_B)
-            )
-            loss_D_B = self.discriminator_loss(
-                self.nets.D_B, real_A, self.pool_fake_A.query(fake_A)
-            )
-        (loss_D_A + loss_D_B).backward()
-        self.optimizers["D"].step()
-
-        losses = {name: value.detach() for name, value in g_losses.items()}
-        losses.update(D_A=loss_D_A.detach(), D_B=loss_D_B.detach())
-        return losses
+    def training_phases(self) -> tuple[Phase, ...]:
+        """Update G_A and G_B together (D frozen), then D_A and D_B on pooled fakes."""
+        return (
+            Phase("G", ("G",), self.generator_losses),
+            Phase("D", ("D",), self.discriminator_losses),
+        )
 
     # ---- state beyond the networks -------------------------------------------------------------
     def extra_training_state(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -240,9 +220,23 @@ class CycleGAN(GANModel):
         self.pool_fake_B.load_state_dict(state["pool_fake_B"], self.device)
 
     # ---- inference -----------------------------------------------------------------------------
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """The directions ("AtoB", "BtoA") whose generator (G_A, G_B) this model holds."""
+        return tuple(
+            direction
+            for direction, name in self.direction_generators.items()
+            if name in self.loaded_networks
+        )
+
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
-        """Translate (N,3,H,W) images in [-1,1] (H, W divisible by 4) to the other domain."""
+        """Translate (N,3,H,W) images in [-1,1] to the other domain; H and W divisible by
+        ``size_multiple`` and at least ``min_size``. Returns (N,3,H,W) in [-1,1].
+
+        Raises:
+            ConfigError, CheckpointError: as :meth:`generator`.
+        """
         return self.generator(direction)(images)
 
     @torch.no_grad()

@@ -17,7 +17,7 @@ reference lists other weights than its released config.yml; these are the config
 
 Modes (``model.mode``): "edge" (stage 1 alone), "inpaint" (stage 2 on Canny edges of the ground
 truth), "edge_inpaint" (stage 3: stage 2 on edges from a frozen G1, the released model; it starts
-from the stage-1 and stage-2 runs named by ``init_edge`` / ``init_inpaint``), "joint" (both
+from the stage-1 and stage-2 runs named by ``train.init_from``), "joint" (both
 trained together; G2's input edges are detached, so each stage learns from its own losses) and
 "end_to_end" (the paper's last fine-tuning: D1 removed, G1 and G2 trained as one network on G2's
 losses, which reach G1 through its edges; it starts from trained stages like "edge_inpaint").
@@ -37,10 +37,7 @@ zero). Official weights need the defaults.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,7 +46,6 @@ from torch.utils.data import Dataset
 
 from compogan.data.edges import canny_edges, rgb_to_gray
 from compogan.errors import CheckpointError, ConfigError
-from compogan.io.checkpoints import read_metadata, read_weights
 from compogan.losses import (
     AdversarialLoss,
     PerceptualLoss,
@@ -57,17 +53,13 @@ from compogan.losses import (
     feature_matching_loss,
     hole_binary_cross_entropy,
 )
-from compogan.models.base import (
-    GANModel,
-    load_network_state,
-    network_state,
-    resolve_checkpoint_dir,
-    set_requires_grad,
-)
+from compogan.models.base import GANModel
+from compogan.models.phases import Phase, StepState
 from compogan.nn import PatchDiscriminator, init_weights, load_vgg19
 from compogan.nn.inpainting import (
     PAPER_HOLE_FILL,
     PAPER_NORM,
+    SIZE_MULTIPLE,
     EdgeGenerator,
     InpaintGenerator,
     check_hole_fill,
@@ -76,7 +68,6 @@ from compogan.nn.inpainting import (
     to_signed,
     to_unit,
 )
-from compogan.registry import register_model
 
 
 def known_edges_outside(predicted: Tensor, edges: Tensor, mask: Tensor) -> Tensor:
@@ -95,6 +86,8 @@ TRAINED_GENERATORS = {
 """The modes, and the generators each trains (and ``train.ema_decay`` averages)."""
 MODES = tuple(TRAINED_GENERATORS)
 FROM_TRAINED_G1_MODES = ("edge_inpaint", "end_to_end")
+"""The modes that train on a trained G1 (the paper's stage 3 starts from stages 1 and 2):
+a fresh run of them needs ``train.init_from.G1``."""
 INIT_STD = 0.02
 """Conv weights start from N(0, 0.02), biases from 0, as in the reference code."""
 
@@ -143,11 +136,6 @@ class EdgeConnectConfig:
         style_weight: weight of G2's style loss (250; 0 skips it).
         sigma: Canny σ; 0 draws σ uniformly in [1, 4] for every image.
         vgg_weights: path of torchvision's vgg19-dcbb9e9d.pth ("" = the usual search order).
-        init_edge: where a fresh run's G1 (and D1, when there) start: an EdgeConnect run or
-            pretrained directory, an official ``EdgeModel_gen.pth``, or a folder holding it
-            (and ``EdgeModel_dis.pth``). Required by "edge_inpaint" and "end_to_end", whose G1
-            must be a trained one: the paper's stage 3 starts from the runs of stages 1 and 2.
-        init_inpaint: the same for G2 (and D2): a run, ``InpaintingModel_gen.pth`` or a folder.
     """
 
     mode: str = "edge_inpaint"
@@ -174,8 +162,6 @@ class EdgeConnectConfig:
     style_weight: float = 250.0
     sigma: float = 2.0
     vgg_weights: str = ""
-    init_edge: str = ""
-    init_inpaint: str = ""
 
 
 @dataclass
@@ -210,7 +196,6 @@ class EdgeConnectDataConfig:
     augment: bool = False
 
 
-@register_model
 class EdgeConnect(GANModel):
     """EdgeConnect's G1 (edges), D1, G2 (inpainting) and D2.
 
@@ -222,6 +207,10 @@ class EdgeConnect(GANModel):
     Config = EdgeConnectConfig
     DataConfig = EdgeConnectDataConfig
     network_names = ("G1", "D1", "G2", "D2")
+    retired_config_keys = ("init_edge", "init_inpaint")  # now train.init_from
+    tasks = ("inpaint",)
+    size_multiple = SIZE_MULTIPLE  # two stride-2 convs
+    min_size = 16  # the bottleneck (1/4) must take the dilated blocks' reflect padding
 
     # ---- networks ------------------------------------------------------------------------------
     def build_networks(self) -> None:
@@ -230,8 +219,7 @@ class EdgeConnect(GANModel):
             raise ConfigError(f"unknown edgeconnect mode '{c.mode}'; use one of {MODES}")
         check_hole_fill(c.hole_fill)
         patch = {"ndf": c.ndf, "norm": "none", "spectral_norm": True, "bias": False}
-        edge_norm = generator_settings(dataclasses.asdict(c))["edge_norm"]
-        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=edge_norm)
+        self.G1 = EdgeGenerator(c.residual_blocks, width=c.width, norm=self.edge_norm)
         self.D1 = PatchDiscriminator(in_channels=2, **patch)
         self.G2 = InpaintGenerator(c.residual_blocks, width=c.width, norm=c.norm)
         self.D2 = PatchDiscriminator(in_channels=3, **patch)
@@ -260,35 +248,37 @@ class EdgeConnect(GANModel):
             self.G1.eval()
         return self
 
+    @property
+    def edge_norm(self) -> str:
+        """G1's normalisation: ``edge_norm``, or ``norm`` when that is empty."""
+        return self.config.edge_norm or self.config.norm
+
     def averaged_networks(self) -> tuple[str, ...]:
         return TRAINED_GENERATORS[self.config.mode]
 
+    def required_initial_networks(self) -> tuple[str, ...]:
+        return ("G1",) if self.config.mode in FROM_TRAINED_G1_MODES else ()
+
+    def weight_settings(self, network: str) -> dict[str, object]:
+        """G1's weights depend on its norm; G2's on its norm, hole fill and residual output."""
+        c = self.config
+        if network == "G1":
+            return {"edge_norm": self.edge_norm}
+        if network == "G2":
+            return {"norm": c.norm, "hole_fill": c.hole_fill, "residual": c.residual}
+        return {}
+
     # ---- optimisation --------------------------------------------------------------------------
-    def configure_optimizers(self, total_steps: int) -> None:
+    def configure_optimizers(self) -> None:
+        """Adam for each network; the discriminators' lr is ``d2g_lr`` times the generators'."""
         c = self.config
         betas = (c.beta1, c.beta2)
-        self.optimizers = {
-            "G1": torch.optim.Adam(self.G1.parameters(), c.lr, betas=betas),
-            "D1": torch.optim.Adam(self.D1.parameters(), c.lr * c.d2g_lr, betas=betas),
-            "G2": torch.optim.Adam(self.G2.parameters(), c.lr, betas=betas),
-            "D2": torch.optim.Adam(self.D2.parameters(), c.lr * c.d2g_lr, betas=betas),
-        }
-        self.schedulers = {}
-        self._build_vgg_losses()
-
-    def load_initial_weights(self) -> None:
-        """Start from the edge and inpaint stages named by ``init_edge`` / ``init_inpaint``."""
-        c = self.config
-        if c.mode in FROM_TRAINED_G1_MODES and not c.init_edge:
-            raise ConfigError(
-                f"mode {c.mode} trains G2 on the edges of a trained G1: set "
-                "model.init_edge=RUN_OR_EdgeModel_gen.pth (an 'edge' or 'joint' run)"
+        for generator, discriminator in (("G1", "D1"), ("G2", "D2")):
+            self.add_optimizer(generator, (generator,), torch.optim.Adam, lr=c.lr, betas=betas)
+            self.add_optimizer(
+                discriminator, (discriminator,), torch.optim.Adam, lr=c.lr * c.d2g_lr, betas=betas
             )
-        settings = generator_settings(dataclasses.asdict(c))
-        for stage, source in (("edge", c.init_edge), ("inpaint", c.init_inpaint)):
-            if source:
-                for name, state in stage_weights(source, stage, settings).items():
-                    load_network_state(getattr(self, name), state, f"{name} from {source}")
+        self._build_vgg_losses()
 
     # ---- edges ---------------------------------------------------------------------------------
     def canny(self, images: Tensor) -> tuple[Tensor, Tensor]:
@@ -306,42 +296,38 @@ class EdgeConnect(GANModel):
         return known_edges_outside(net(edge_generator_input(gray, edges, mask)), edges, mask)
 
     # ---- the two stages' losses ----------------------------------------------------------------
-    def discriminator_step(self, name: str, real: Tensor, fake: Tensor) -> Tensor:
-        """½ (L_adv(D(real), real) + L_adv(D(fake), fake)), then one step of that D."""
+    def discriminator_loss(self, name: str, real: Tensor, fake: Tensor) -> Tensor:
+        """½ (L_adv(D(real), real) + L_adv(D(fake), fake)) of discriminator ``name``."""
         discriminator = getattr(self.nets, name)
-        self.optimizers[name].zero_grad(set_to_none=True)
-        loss = 0.5 * (
+        return 0.5 * (
             self.gan_loss(discriminator(real), True)
             + self.gan_loss(discriminator(fake.detach()), False)
         )
-        loss.backward()
-        self.optimizers[name].step()
-        return loss.detach()
 
-    def edge_step(self, gray: Tensor, edges: Tensor, mask: Tensor) -> tuple[dict, Tensor]:
-        """Update G1 (adversarial + feature matching, + cross-entropy in the hole when weighted),
-        then D1. Returns losses and G1's edges."""
+    def edge_losses(self, state: StepState) -> dict[str, Tensor]:
+        """G1's adversarial and feature-matching losses (+ cross-entropy in the hole when
+        weighted); leaves G1's edges and its full edge map, detached, in ``state``."""
         c = self.config
-        set_requires_grad(self.D1, False)
-        self.optimizers["G1"].zero_grad(set_to_none=True)
+        gray, edges, mask = state["gray"], state["edges"], state["mask"]
         predicted = self.nets.G1(edge_generator_input(gray, edges, mask))
-        fake_features = self.D1.forward_features(torch.cat([gray, predicted], 1))
+        fake_features = self.nets.D1.forward_features(torch.cat([gray, predicted], 1))
         with torch.no_grad():
-            real_features = self.D1.forward_features(torch.cat([gray, edges], 1))
+            real_features = self.nets.D1.forward_features(torch.cat([gray, edges], 1))
         adversarial = self.gan_loss(fake_features[-1], True, for_discriminator=False)
         matching = feature_matching_loss(real_features, fake_features, reduction="sum")
         losses = {"G1_adv": c.edge_adv_weight * adversarial, "G1_fm": c.fm_weight * matching}
         if c.edge_bce_weight > 0:
             losses["G1_bce"] = c.edge_bce_weight * hole_binary_cross_entropy(predicted, edges, mask)
-        sum(losses.values()).backward()
-        self.optimizers["G1"].step()
-        set_requires_grad(self.D1, True)
-        d_loss = self.discriminator_step(
-            "D1", torch.cat([gray, edges], 1), torch.cat([gray, predicted], 1)
-        )
-        losses = {name: value.detach() for name, value in losses.items()}
-        losses["D1"] = d_loss
-        return losses, known_edges_outside(predicted, edges, mask).detach()
+        state["predicted_edges"] = predicted.detach()
+        state["full_edges"] = known_edges_outside(predicted, edges, mask).detach()
+        return losses
+
+    def edge_discriminator_losses(self, state: StepState) -> dict[str, Tensor]:
+        """D1 on (grayscale ⊕ Canny edges) against (grayscale ⊕ G1's edges)."""
+        gray = state["gray"]
+        real = torch.cat([gray, state["edges"]], 1)
+        fake = torch.cat([gray, state["predicted_edges"]], 1)
+        return {"D1": self.discriminator_loss("D1", real, fake)}
 
     def inpaint_output(
         self, network: nn.Module, images: Tensor, edges: Tensor, masks: Tensor
@@ -355,16 +341,30 @@ class EdgeConnect(GANModel):
             return (inputs[:, :3] + 2 * output - 1).clamp(0, 1)
         return output
 
-    def inpaint_losses(self, output: Tensor, image: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """G2's weighted losses for ``output`` (in [0,1]) against ``image`` (in [-1,1])."""
+    def reconstruction_loss(self, output: Tensor, image: Tensor, mask: Tensor) -> Tensor:
+        """G2's weighted L1 of ``output`` (in [0,1]) against ``image`` (in [-1,1]), divided by
+        the hole's share of the image; known pixels count ``l1_known_weight`` times."""
         c = self.config
+        weights = mask + c.l1_known_weight * (1 - mask)
+        error = ((output - to_unit(image)).abs() * weights).mean()
+        return c.l1_weight * error / mask.mean().clamp_min(1e-8)
+
+    def inpaint_losses(self, state: StepState) -> dict[str, Tensor]:
+        """G2's weighted losses on the step's full edge map: Canny's ("inpaint"), a frozen or
+        jointly trained G1's, or in "end_to_end" G1's own, through which they train G1 too.
+        Leaves G2's output, detached, in ``state``."""
+        c = self.config
+        image, mask = state["image"], state["mask"]
+        if c.mode == "end_to_end":
+            edges = self.predict_edges(state["gray"], state["edges"], mask, self.nets.G1)
+        else:
+            edges = state.get("full_edges", state["edges"])
+        output = self.inpaint_output(self.nets.G2, image, edges, mask)
         target = to_unit(image)
         losses = {
-            "G2_l1": c.l1_weight
-            * ((output - target).abs() * (mask + c.l1_known_weight * (1 - mask))).mean()
-            / mask.mean().clamp_min(1e-8),
+            "G2_l1": self.reconstruction_loss(output, image, mask),
             "G2_adv": c.inpaint_adv_weight
-            * self.gan_loss(self.D2(to_signed(output)), True, for_discriminator=False),
+            * self.gan_loss(self.nets.D2(to_signed(output)), True, for_discriminator=False),
         }
         if c.content_weight > 0:
             losses["G2_content"] = c.content_weight * self.perceptual(to_signed(output), image)
@@ -372,47 +372,58 @@ class EdgeConnect(GANModel):
             losses["G2_style"] = c.style_weight * self.style(
                 to_signed(output * mask), to_signed(target * mask)
             )
+        state["output"] = to_signed(output).detach()
         return losses
 
-    def inpaint_step(
-        self, image: Tensor, edges: Tensor, mask: Tensor, trained: tuple[str, ...] = ("G2",)
-    ) -> dict[str, Tensor]:
-        """Update G2 on the given full edge map (and ``trained``'s other generators, which the
-        losses reach through a map not detached from them), then D2."""
-        set_requires_grad(self.D2, False)
-        for name in trained:
-            self.optimizers[name].zero_grad(set_to_none=True)
-        output = self.inpaint_output(self.nets.G2, image, edges, mask)
-        losses = self.inpaint_losses(output, image, mask)
-        sum(losses.values()).backward()
-        for name in trained:
-            self.optimizers[name].step()
-        set_requires_grad(self.D2, True)
-        losses = {name: value.detach() for name, value in losses.items()}
-        losses["D2"] = self.discriminator_step("D2", image, to_signed(output))
-        return losses
+    def inpaint_discriminator_losses(self, state: StepState) -> dict[str, Tensor]:
+        """D2 on the real images against G2's outputs."""
+        return {"D2": self.discriminator_loss("D2", state["image"], state["output"])}
 
-    def training_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One step of the configured mode (see the module docstring)."""
-        image = batch["image"].to(self.device)
-        mask = batch["mask"].to(self.device)
-        gray, edges = self.canny(image)
-        mode = self.config.mode
-        if mode == "edge":
-            return self.edge_step(gray, edges, mask)[0]
-        if mode == "inpaint":
-            return self.inpaint_step(image, edges, mask)
-        if mode == "edge_inpaint":
-            with torch.no_grad():
-                full_edges = self.predict_edges(gray, edges, mask, self.G1)
-            return self.inpaint_step(image, full_edges, mask)
-        if mode == "end_to_end":
-            full_edges = self.predict_edges(gray, edges, mask, self.nets.G1)
-            return self.inpaint_step(image, full_edges, mask, trained=("G1", "G2"))
-        edge_losses, full_edges = self.edge_step(gray, edges, mask)
-        return {**edge_losses, **self.inpaint_step(image, full_edges, mask)}
+    def begin_step(self, batch: dict[str, Tensor]) -> StepState:
+        """The batch on the device with its grayscale and Canny edges; in "edge_inpaint" also
+        the frozen G1's full edge map."""
+        state = super().begin_step(batch)
+        state["gray"], state["edges"] = self.canny(state["image"])
+        if self.config.mode == "edge_inpaint":
+            with torch.no_grad(), self.autocast():
+                state["full_edges"] = self.predict_edges(
+                    state["gray"], state["edges"], state["mask"], self.G1
+                ).float()
+        return state
+
+    def training_phases(self) -> tuple[Phase, ...]:
+        """The updates of the configured mode (see the module docstring)."""
+        edge = (
+            Phase("G1", ("G1",), self.edge_losses),
+            Phase("D1", ("D1",), self.edge_discriminator_losses),
+        )
+        trained_by_g2 = ("G1", "G2") if self.config.mode == "end_to_end" else ("G2",)
+        inpaint = (
+            Phase("G2", trained_by_g2, self.inpaint_losses),
+            Phase("D2", ("D2",), self.inpaint_discriminator_losses),
+        )
+        if self.config.mode == "edge":
+            return edge
+        if self.config.mode == "joint":
+            return edge + inpaint
+        return inpaint
 
     # ---- inference -----------------------------------------------------------------------------
+    def check_inpainting(self, edges_given: bool = False) -> None:
+        """Raise CheckpointError unless the loaded networks can fill holes: G2, and G1 to draw
+        the edges in the hole unless ``edges_given`` (or in "inpaint" mode, which uses the
+        image's Canny edges)."""
+        held = ", ".join(self.loaded_networks)
+        if "G2" not in self.loaded_networks:
+            raise CheckpointError(
+                f"this EdgeConnect checkpoint holds no G2 to fill holes with; it holds {held}"
+            )
+        if not edges_given and self.config.mode != "inpaint" and "G1" not in self.loaded_networks:
+            raise CheckpointError(
+                f"this EdgeConnect checkpoint holds no G1 to draw the edges in the hole (it holds "
+                f"{held}); give an edge map, or weights with G1 (EdgeModel_gen.pth)"
+            )
+
     @torch.no_grad()
     def generate(
         self, images: Tensor, masks: Tensor, edges: Tensor | None = None
@@ -421,11 +432,15 @@ class EdgeConnect(GANModel):
 
         ``edges`` (N,1,H,W) in [0,1] replaces the edge map (a hand-drawn one, the paper's
         editing use); otherwise G1 predicts the edges in the hole ("inpaint" mode: Canny edges of
-        the image). H and W must be divisible by 4.
+        the image). H and W must be divisible by ``size_multiple`` and at least ``min_size``.
 
         Returns:
             (G2's output in [-1,1], known pixels included, the edge map used, in [0,1]).
+
+        Raises:
+            CheckpointError: the loaded networks cannot do it (see :meth:`check_inpainting`).
         """
+        self.check_inpainting(edges_given=edges is not None)
         masks = (masks > 0.5).to(images.dtype)
         if edges is None:
             gray, canny = self.canny(images)
@@ -500,85 +515,3 @@ class EdgeConnect(GANModel):
             f"unknown edgeconnect dataset '{data_config.dataset}'; use 'skimage' or 'folder'"
         )
 
-
-STAGE_NETWORKS = {"edge": ("G1", "D1"), "inpaint": ("G2", "D2")}
-OFFICIAL_STAGE_FILES = {"edge": "EdgeModel", "inpaint": "InpaintingModel"}
-
-
-PAPER_GENERATOR_SETTINGS = {
-    "edge_norm": PAPER_NORM,
-    "norm": PAPER_NORM,
-    "hole_fill": PAPER_HOLE_FILL,
-    "residual": False,
-}
-"""The config fields a generator's weights depend on, at the official weights' values."""
-STAGE_SETTINGS = {"edge": ("edge_norm",), "inpaint": ("norm", "hole_fill", "residual")}
-
-
-def generator_settings(config: Mapping[str, object]) -> dict[str, object]:
-    """The :data:`PAPER_GENERATOR_SETTINGS` fields of an EdgeConnect config (a dict, as in a
-    checkpoint's metadata; missing fields take the defaults), with G1's effective norm."""
-    settings = {key: config.get(key, paper) for key, paper in PAPER_GENERATOR_SETTINGS.items()}
-    settings["edge_norm"] = config.get("edge_norm") or settings["norm"]  # "" or absent: norm
-    return settings
-
-
-def stage_weights(
-    source: str | Path, stage: str, settings: Mapping[str, object] = PAPER_GENERATOR_SETTINGS
-) -> dict[str, dict[str, Tensor]]:
-    """The state dicts of one stage's networks ("edge": G1, D1; "inpaint": G2, D2) at ``source``.
-
-    ``source`` is an EdgeConnect run or pretrained directory, an official ``*_gen.pth`` file, or
-    a folder holding the official ``<EdgeModel|InpaintingModel>_gen.pth`` (and ``_dis.pth``).
-    The generator must be there; the discriminator is used when present. ``settings`` holds
-    the config fields of :data:`PAPER_GENERATOR_SETTINGS` the weights will be used with; those
-    the stage's generator depends on (G1: edge_norm; G2: norm, hole_fill, residual) must be the
-    ones it was trained with (the official weights: the paper's), since state dicts cannot tell.
-
-    Raises:
-        CheckpointError: nothing loadable at ``source``, another model's checkpoint, a
-            checkpoint without the stage's generator, or weights trained with other settings.
-    """
-    from compogan.interop.edgeconnect import load_official_edgeconnect
-
-    path = Path(source)
-    generator, discriminator = STAGE_NETWORKS[stage]
-    official = OFFICIAL_STAGE_FILES[stage]
-    generator_file = path if path.is_file() else path / f"{official}_gen.pth"
-    if generator_file.is_file():
-        _check_settings(settings, PAPER_GENERATOR_SETTINGS, stage, source)
-        files = {generator: generator_file, discriminator: path / f"{official}_dis.pth"}
-        return {
-            name: load_official_edgeconnect(file)[0].state_dict()
-            for name, file in files.items()
-            if file.is_file()
-        }
-    directory = resolve_checkpoint_dir(path)
-    metadata = read_metadata(directory)
-    if metadata["model"] != EdgeConnect.name:
-        raise CheckpointError(
-            f"{directory} holds a '{metadata['model']}' checkpoint, not EdgeConnect"
-        )
-    _check_settings(settings, generator_settings(metadata["config"]), stage, source)
-    networks = metadata.get("networks") or EdgeConnect.network_names
-    if generator not in networks:
-        raise CheckpointError(f"{directory} holds no {generator} to start the {stage} stage from")
-    weights = read_weights(directory)
-    return {
-        name: network_state(weights, name)
-        for name in (generator, discriminator)
-        if name in networks
-    }
-
-
-def _check_settings(
-    wanted: Mapping[str, object], trained: Mapping[str, object], stage: str, source: str | Path
-) -> None:
-    """CheckpointError unless a generator trained with ``trained`` settings suits ``wanted``."""
-    for key in STAGE_SETTINGS[stage]:
-        if wanted[key] != trained[key]:
-            value = str(trained[key]).lower()
-            raise CheckpointError(
-                f"the generators at {source} were trained with {key} '{value}', this config "
-                f"uses '{str(wanted[key]).lower()}': set model.{key}={value}"
-            )

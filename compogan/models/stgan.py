@@ -55,6 +55,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from compogan.config import ScheduleConfig
+from compogan.data.replay import ReplayBuffer
 from compogan.errors import ConfigError, InputError
 from compogan.geometry import (
     NUM_AFFINE_PARAMS,
@@ -66,11 +68,10 @@ from compogan.geometry import (
     warp_rgba,
 )
 from compogan.losses import AdversarialLoss, gradient_penalty
-from compogan.models.base import GANModel, set_requires_grad
+from compogan.models.base import GANModel
+from compogan.models.phases import Phase, StepState
 from compogan.nn import ConvNormAct, init_weights
 from compogan.nn.discriminators import StridedCritic, pad_to_even
-from compogan.registry import register_model
-from compogan.train.replay import ReplayBuffer
 
 WARP_PARAMS = {"homography": NUM_SL3_PARAMS, "affine": NUM_AFFINE_PARAMS}
 COMPOSITIONS = ("true", "additive")
@@ -302,7 +303,6 @@ def _resize_rgba(rgba: Tensor, size: int) -> Tensor:
     return torch.cat([colour.clamp(-1.0, 1.0), new_alpha], dim=1)
 
 
-@register_model
 class STGAN(GANModel):
     """ST-GAN with ``warp_n`` warp predictors ("G1".."GN") and a strided WGAN-GP critic ("D").
 
@@ -319,6 +319,7 @@ class STGAN(GANModel):
     Config = STGANConfig
     DataConfig = STGANDataConfig
     network_names = ("G1", "D")  # per instance: G1..G<warp_n>, D
+    tasks = ("compose",)
 
     def __init__(self, config: STGANConfig, data_config: STGANDataConfig | None = None) -> None:
         check_config(config)
@@ -337,7 +338,6 @@ class STGAN(GANModel):
         self.D = init_weights(StridedCritic(3, c.critic_widths), kind="normal", gain=c.init_std)
         self.gan_loss = AdversarialLoss("wgan")
         self.replay = ReplayBuffer(c.history_size)
-        self.step_count = 0
 
     @property
     def predictors(self) -> list[WarpPredictor]:
@@ -349,6 +349,9 @@ class STGAN(GANModel):
         """Steps of a full run: supervised + critic pre-training + warp_n x steps_per_stage."""
         c = self.config
         return c.supervised_pretrain_steps + c.critic_pretrain_steps + c.warp_n * c.steps_per_stage
+
+    def recipe_steps(self) -> int:
+        return self.total_training_steps()
 
     def stage_start(self, stage: int) -> int:
         """The step (0-based) at which adversarial stage ``stage`` (1..warp_n) begins."""
@@ -372,47 +375,32 @@ class STGAN(GANModel):
         return "stage", min(stage, c.warp_n)
 
     # ---- optimisation --------------------------------------------------------------------------
-    def configure_optimizers(self, total_steps: int) -> None:
-        """One Adam per predictor ("G1".."GN"), "S" for supervised pre-training, "D"; no schedules.
+    def configure_optimizers(self) -> None:
+        """One Adam per predictor ("G1".."GN"), "S" on G1 for supervised pre-training, "D".
+
+        The lr of "S" follows ``supervised_lr_schedule`` over the supervised steps; the others
+        are constant.
 
         Raises:
-            ConfigError: ``total_steps`` is not :meth:`total_training_steps`, or the data size
-                differs from ``image_size``.
+            ConfigError: the data size differs from ``image_size``.
         """
         c = self.config
-        if total_steps != self.total_training_steps():
-            raise ConfigError(
-                f"train.steps is {total_steps} but this ST-GAN schedule has "
-                f"{self.total_training_steps()} steps (supervised {c.supervised_pretrain_steps} + "
-                f"critic {c.critic_pretrain_steps} + {c.warp_n} x {c.steps_per_stage}); "
-                f"set train.steps={self.total_training_steps()}"
-            )
         if self.data_config.size != c.image_size:
             raise ConfigError(
                 f"data.size ({self.data_config.size}) must equal model.image_size "
                 f"({c.image_size}) for training"
             )
         betas = (c.beta1, c.beta2)
-        self.optimizers = {
-            name: torch.optim.Adam(predictor.parameters(), c.lr_g, betas=betas)
-            for name, predictor in zip(predictor_names(c.warp_n), self.predictors, strict=True)
-        }
+        for name in predictor_names(c.warp_n):
+            self.add_optimizer(name, (name,), torch.optim.Adam, lr=c.lr_g, betas=betas)
         if c.supervised_pretrain_steps > 0:
-            lr_supervised = c.lr_g if c.lr_supervised is None else c.lr_supervised
-            self.optimizers["S"] = torch.optim.Adam(
-                self.G1.parameters(), lr_supervised, betas=betas
+            schedule = ScheduleConfig(
+                kind=c.supervised_lr_schedule,
+                end=c.supervised_pretrain_steps / self.total_training_steps(),
             )
-        self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), c.lr_d, betas=betas)
-        self.schedulers = {}
-        if c.supervised_pretrain_steps > 0 and c.supervised_lr_schedule == "cosine":
-            self.schedulers["S"] = torch.optim.lr_scheduler.LambdaLR(
-                self.optimizers["S"], self.supervised_lr_factor
-            )
-
-    def supervised_lr_factor(self, step: int) -> float:
-        """The cosine schedule's factor on lr_supervised after ``step`` training steps."""
-        progress = min(step / self.config.supervised_pretrain_steps, 1.0)
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+            lr = c.lr_g if c.lr_supervised is None else c.lr_supervised
+            self.add_optimizer("S", ("G1",), torch.optim.Adam, schedule, lr=lr, betas=betas)
+        self.add_optimizer("D", ("D",), torch.optim.Adam, lr=c.lr_d, betas=betas)
 
     # ---- warps ---------------------------------------------------------------------------------
     def initial_warp(self, init: Tensor) -> Warp:
@@ -426,7 +414,8 @@ class STGAN(GANModel):
         if self.config.composition != "additive":
             return Warp(init)
         try:
-            params = matrix_to_params(init, self.n_params)
+            with self.full_precision():
+                params = matrix_to_params(init, self.n_params)
         except InputError as error:
             raise InputError(
                 f"additive composition needs initial placements with {self.config.warp_type} "
@@ -435,18 +424,19 @@ class STGAN(GANModel):
         return Warp(init, params)
 
     def update_warp(self, warp: Warp, dp: Tensor) -> Warp:
-        """Apply a predicted (N, n_params) update after ``warp`` (true or additive composition)."""
-        if warp.params is not None:
-            params = warp.params + dp
-            return Warp(params_to_matrix(params), params)
-        return Warp(compose_matrices(warp.matrix, params_to_matrix(dp)))
+        """Apply a predicted (N, n_params) update after ``warp`` (true or additive composition),
+        in float32."""
+        with self.full_precision():
+            if warp.params is not None:
+                params = warp.params + dp
+                return Warp(params_to_matrix(params), params)
+            return Warp(compose_matrices(warp.matrix, params_to_matrix(dp)))
 
     def predict_update(self, predictor: nn.Module, fg: Tensor, bg: Tensor, warp: Warp) -> Tensor:
         """dp (N, n_params) float32 from bg (N,3,S,S) ⊕ fg (N,4,S,S) warped by ``warp``."""
-        warped_fg = warp_rgba(fg, warp.matrix, (bg.shape[2], bg.shape[3]))
-        with self.autocast():
-            dp = predictor(torch.cat([bg, warped_fg], dim=1))
-        return dp.float()
+        with self.full_precision():
+            warped_fg = warp_rgba(fg, warp.matrix, (bg.shape[2], bg.shape[3]))
+        return predictor(torch.cat([bg, warped_fg], dim=1)).float()
 
     @torch.no_grad()
     def refine(self, fg: Tensor, bg: Tensor, init: Tensor, steps: int) -> list[Warp]:
@@ -489,87 +479,54 @@ class STGAN(GANModel):
             tensors.append(tensor)
         return tensors
 
-    def _train_only(self, *names: str) -> None:
-        """Let gradients reach only the named networks (the rest are frozen for this pass)."""
-        for name in self.network_names:
-            set_requires_grad(getattr(self, name), name in names)
-
-    def critic_updates(self, real: Tensor, fakes: Tensor) -> dict[str, Tensor]:
-        """``critic_steps`` WGAN-GP updates of D on the same real and fake (N,3,S,S) images.
+    def critic_losses(self, state: StepState) -> dict[str, Tensor]:
+        """One WGAN-GP update of D: real images against the step's fakes (N,3,S,S).
 
         Real and fake scores come from one pass of the (possibly DDP-wrapped) critic; the
         gradient penalty at fresh interpolates uses the plain critic in the same backward pass.
-        Returns the last update's "D" = E[D(fake)] − E[D(real)] and "gp" (weighted penalty).
+        Returns "D" = E[D(fake)] − E[D(real)] and "gp" (the weighted penalty).
         """
-        c = self.config
-        self._train_only("D")
-        optimizer = self.optimizers["D"]
-        for _ in range(c.critic_steps):
-            optimizer.zero_grad(set_to_none=True)
-            with self.autocast():
-                scores = self.nets.D(torch.cat([real, fakes], dim=0)).float()
-                real_scores, fake_scores = scores.split([real.shape[0], fakes.shape[0]])
-                critic_loss = self.gan_loss(fake_scores, False) + self.gan_loss(real_scores, True)
-                penalty = gradient_penalty(self.D, real, fakes, weight=c.gp_weight).float()
-            (critic_loss + penalty).backward()
-            optimizer.step()
-        return {"D": critic_loss.detach(), "gp": penalty.detach()}
+        real, fakes = state["real"], state["fakes"]
+        scores = self.nets.D(torch.cat([real, fakes], dim=0)).float()
+        real_scores, fake_scores = scores.split([real.shape[0], fakes.shape[0]])
+        return {
+            "D": self.gan_loss(fake_scores, False) + self.gan_loss(real_scores, True),
+            "gp": gradient_penalty(self.D, real, fakes, weight=self.config.gp_weight).float(),
+        }
 
-    def supervised_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Train G_1 to undo a random perturbation of the correct placement (indoor recipe).
+    def supervised_losses(self, state: StepState) -> dict[str, Tensor]:
+        """G_1 learns to undo a random perturbation of the correct placement (indoor recipe).
 
         The start is ``expm(A(q)) @ target`` with q ~ N(0, supervised_perturbation²); the loss
         is E‖dp − dp*‖² with dp* the update that gives back ``target`` exactly: −q for true
         composition, ``params(target) − params(start)`` for additive.
         """
-        bg, fg, target = self._batch_tensors(batch, "bg", "fg", "target")
-        c = self.config
-        self._train_only("G1")
-        perturbation = c.supervised_perturbation * torch.randn(
+        bg, fg, target = state["bg"], state["fg"], state["target"].float()
+        perturbation = self.config.supervised_perturbation * torch.randn(
             bg.shape[0], self.n_params, device=self.device
         )
-        start = self.initial_warp(compose_matrices(target.float(), params_to_matrix(perturbation)))
-        if start.params is None:
-            wanted = -perturbation
-        else:
-            wanted = matrix_to_params(target.float(), self.n_params) - start.params
-        optimizer = self.optimizers["S"]
-        optimizer.zero_grad(set_to_none=True)
+        with self.full_precision():
+            start = self.initial_warp(compose_matrices(target, params_to_matrix(perturbation)))
+            if start.params is None:
+                wanted = -perturbation
+            else:
+                wanted = matrix_to_params(target, self.n_params) - start.params
         dp = self.predict_update(self.nets.G1, fg, bg, start)
-        loss = (dp - wanted).pow(2).sum(dim=1).mean()
-        loss.backward()
-        optimizer.step()
-        return {"supervised": loss.detach()}
+        return {"supervised": (dp - wanted).pow(2).sum(dim=1).mean()}
 
-    def critic_pretrain_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Train D alone: real images against composites at the initial placement (warpN = 0)."""
-        bg, fg, init, real = self._batch_tensors(batch, "bg", "fg", "init", "real")
-        with torch.no_grad():
-            fakes, _ = composite_warped(fg, bg, init.float())
-        return self.critic_updates(real, fakes)
-
-    def stage_step(self, batch: dict[str, Tensor], stage: int) -> dict[str, Tensor]:
-        """Stage k: update G_k against the frozen critic, then the critic on history-mixed fakes."""
-        bg, fg, init, real = self._batch_tensors(batch, "bg", "fg", "init", "real")
-        c = self.config
-        name = f"G{stage}"
+    def stage_losses(self, state: StepState) -> dict[str, Tensor]:
+        """Stage k's predictor G_k against the frozen critic, after the frozen G_1..G_{k-1};
+        leaves its composites, mixed with the history, in ``state`` as the critic's fakes."""
+        bg, fg, init, stage = state["bg"], state["fg"], state["init"], state["stage"]
         start = self.refine(fg, bg, init, stage - 1)[-1]
-
-        self._train_only(name)
-        optimizer = self.optimizers[name]
-        optimizer.zero_grad(set_to_none=True)
-        dp = self.predict_update(getattr(self.nets, name), fg, bg, start)
-        composite, _ = composite_warped(fg, bg, self.update_warp(start, dp).matrix)
-        with self.autocast():
-            adversarial = self.gan_loss(self.D(composite).float(), True, for_discriminator=False)
-        update = c.update_weight * dp.pow(2).sum(dim=1).mean()
-        (adversarial + update).backward()
-        optimizer.step()
-
-        fakes = self.replay.mix(composite.detach(), c.history_fraction)
-        losses = {"G": adversarial.detach(), "update": update.detach()}
-        losses.update(self.critic_updates(real, fakes))
-        return losses
+        dp = self.predict_update(getattr(self.nets, f"G{stage}"), fg, bg, start)
+        with self.full_precision():
+            composite, _ = composite_warped(fg, bg, self.update_warp(start, dp).matrix)
+        state["fakes"] = self.replay.mix(composite.detach(), self.config.history_fraction)
+        return {
+            "G": self.gan_loss(self.nets.D(composite).float(), True, for_discriminator=False),
+            "update": self.config.update_weight * dp.pow(2).sum(dim=1).mean(),
+        }
 
     def start_stage(self, stage: int) -> None:
         """Begin stage ``stage``: G_k copies G_{k-1} (if configured); the history is cleared."""
@@ -577,26 +534,39 @@ class STGAN(GANModel):
             getattr(self, f"G{stage}").load_state_dict(getattr(self, f"G{stage - 1}").state_dict())
         self.replay.clear()
 
-    def training_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One step of the phase the step counter is in (see :meth:`phase_at`)."""
+    def begin_step(self, batch: dict[str, Tensor]) -> StepState:
+        """The batch entries the step's phase needs, checked and on the device; while the
+        critic trains alone, its fakes (composites at the initial placement); at the first
+        step of a stage, the start of that stage."""
         phase, stage = self.phase_at(self.step_count)
+        keys = ("bg", "fg", "target") if phase == "supervised" else ("bg", "fg", "init", "real")
+        state: StepState = dict(zip(keys, self._batch_tensors(batch, *keys), strict=True))
+        state["stage"] = stage
+        if phase == "critic":
+            with torch.no_grad(), self.full_precision():
+                fakes, _ = composite_warped(state["fg"], state["bg"], state["init"].float())
+            state["fakes"] = fakes
+        if phase == "stage" and self.step_count == self.stage_start(stage):
+            self.start_stage(stage)
+        return state
+
+    def training_phases(self) -> tuple[Phase, ...]:
+        """The phase the step counter is in (see :meth:`phase_at`): G_1's supervised update;
+        ``critic_steps`` critic updates; or G_k's update, then ``critic_steps`` critic updates
+        on the same real images and fakes, each with fresh gradient-penalty interpolates."""
+        phase, stage = self.phase_at(self.step_count)
+        critic = Phase("D", ("D",), self.critic_losses, repeats=self.config.critic_steps)
         if phase == "supervised":
-            losses = self.supervised_step(batch)
-        elif phase == "critic":
-            losses = self.critic_pretrain_step(batch)
-        else:
-            if self.step_count == self.stage_start(stage):
-                self.start_stage(stage)
-            losses = self.stage_step(batch, stage)
-        self.step_count += 1
-        return losses
+            return (Phase("S", ("S",), self.supervised_losses),)
+        if phase == "critic":
+            return (critic,)
+        return (Phase(f"G{stage}", (f"G{stage}",), self.stage_losses), critic)
 
     # ---- state beyond the networks -------------------------------------------------------------
     def extra_training_state(self) -> dict[str, Any]:
-        return {"step": self.step_count, "replay": self.replay.state_dict()}
+        return {"replay": self.replay.state_dict()}
 
     def load_extra_training_state(self, state: dict[str, Any]) -> None:
-        self.step_count = int(state["step"])
         self.replay.load_state_dict(state["replay"], self.device)
 
     # ---- inference -----------------------------------------------------------------------------

@@ -1,7 +1,26 @@
-"""Task APIs used by the command line, the web page and Python users."""
+"""Task APIs used by the command line, the web page and Python users (see :mod:`.base`)."""
 
+from compogan.pipelines.base import PORT_KINDS, Pipeline, PipelineResult, Port, progress_bar
 from compogan.pipelines.compose import CompositionResult, Compositor
 from compogan.pipelines.inpaint import Inpainter, InpaintResult
-from compogan.pipelines.translate import Translator
+from compogan.pipelines.translate import TranslationResult, Translator
 
-__all__ = ["CompositionResult", "Compositor", "InpaintResult", "Inpainter", "Translator"]
+PIPELINES: dict[str, type[Pipeline]] = {
+    pipeline.task: pipeline for pipeline in (Translator, Inpainter, Compositor)
+}
+"""Every pipeline by the task it serves."""
+
+__all__ = [
+    "PIPELINES",
+    "PORT_KINDS",
+    "CompositionResult",
+    "Compositor",
+    "InpaintResult",
+    "Inpainter",
+    "Pipeline",
+    "PipelineResult",
+    "Port",
+    "TranslationResult",
+    "Translator",
+    "progress_bar",
+]

@@ -3,7 +3,7 @@
 >>> from compogan.pipelines import Compositor
 >>> compositor = Compositor.from_pretrained("runs/stgan-glasses")          # doctest: +SKIP
 >>> result = compositor("glasses.png", "face.jpg", init=(0.5, 0.45, 1.0, 5.0))  # doctest: +SKIP
->>> result.composite.save("out.png"); result.warp                        # doctest: +SKIP
+>>> result.save("out/comp.png", extras=["warp"]); result.warp              # doctest: +SKIP
 
 The warp predictors run at the model's training resolution; the canonical warp they find is
 applied to the full-resolution foreground and background, so the composite has the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,18 +24,18 @@ from PIL import Image
 
 from compogan.errors import InputError
 from compogan.geometry import is_off_image, pixel_to_canonical
-from compogan.io.atomic import atomic_write_text
 from compogan.io.images import (
+    ImageLike,
     array_to_pil,
     has_alpha,
     load_image,
     pil_to_mask,
     pil_to_tensor,
-    save_image,
     tensor_to_pil,
+    to_pil,
 )
-from compogan.models.stgan import STGAN
-from compogan.train.distributed import select_device
+from compogan.models.tasks import COMPOSE
+from compogan.pipelines.base import Pipeline, PipelineResult, Port, beside
 
 MIN_BACKGROUND_SIDE = 8
 CHECK_SIDE = 256
@@ -42,34 +43,53 @@ Placement = tuple[float, float, float, float]
 
 
 @dataclass
-class CompositionResult:
+class CompositionResult(PipelineResult):
     """What :class:`Compositor` returns.
 
     Attributes:
         composite: the final composite, RGB, of the background's size.
         warp: (3, 3) canonical homography, foreground frame -> background frame.
         steps: composites at the initial placement and after each warp update.
+
+    :meth:`save` writes the composite, and as extras ``steps`` (``<stem>_step<k>`` images) and
+    ``warp`` (``<stem>.warp.json`` with the final homography).
     """
 
     composite: Image.Image
     warp: np.ndarray
     steps: list[Image.Image] = field(default_factory=list)
+    main = "composite"
+    extras = ("steps", "warp")
 
-    def save(self, path: str | Path, with_steps: bool = False, with_warp: bool = False) -> None:
-        """Write the composite to ``path`` (atomically); optionally ``<stem>_step<k>`` images
-        for every step and ``<stem>.warp.json`` with the final homography."""
-        path = Path(path)
-        save_image(self.composite, path)
-        if with_steps:
+    def extra_files(self, base: Path, names: Collection[str]) -> dict[Path, Image.Image | str]:
+        files: dict[Path, Image.Image | str] = {}
+        if "steps" in names:
             for index, image in enumerate(self.steps):
-                save_image(image, path.with_name(f"{path.stem}_step{index}{path.suffix}"))
-        if with_warp:
-            warp = {
-                "homography": self.warp.tolist(),
-                "frame": "canonical",
-                "maps": "foreground -> background",
-            }
-            atomic_write_text(path.with_suffix(".warp.json"), json.dumps(warp, indent=2))
+                files[beside(base, f"step{index}")] = image
+        if "warp" in names:
+            files[base.with_suffix(".warp.json")] = warp_json(self.warp)
+        return files
+
+
+def warp_json(matrix: np.ndarray) -> str:
+    """A (3, 3) canonical foreground → background homography as the JSON results save."""
+    warp = {"homography": matrix.tolist(), "frame": "canonical", "maps": "foreground -> background"}
+    return json.dumps(warp, indent=2)
+
+
+def parse_placement(text: str, what: str = "the initial placement") -> Placement:
+    """Parse ``"x,y,scale,angle"`` (four numbers; see :func:`placement_matrix`).
+
+    Raises:
+        InputError: not four numbers; the message starts with ``what``.
+    """
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise InputError(f"{what} must be four numbers x,y,scale,angle, not '{text}'")
+    return values
 
 
 def placement_matrix(
@@ -224,60 +244,86 @@ def initial_placement(
     return _initial_matrix(init, _foreground_alpha(foreground), bg_size)
 
 
-class Compositor:
-    """Place foregrounds on backgrounds with a trained ST-GAN, at any resolution.
+class Compositor(Pipeline):
+    """Place foregrounds on backgrounds with a model serving "compose" (an ST-GAN), at any
+    resolution.
 
     Args:
-        model: a trained STGAN.
+        model: a trained ST-GAN, or another model with the ``place`` of
+            :class:`~compogan.models.tasks.Placement`.
         device: "auto", "cpu", "cuda", ...
     """
 
-    def __init__(self, model: STGAN, device: str = "auto") -> None:
-        self.device = select_device(device)
-        self.model = model.to(self.device).eval()
-
-    @classmethod
-    def from_pretrained(cls, weights: str | Path, device: str = "auto") -> Compositor:
-        """Load a run directory or a ``save_pretrained`` directory of an ST-GAN.
-
-        Raises:
-            CheckpointError: missing, unreadable, or the checkpoint of another model.
-        """
-        return cls(STGAN.from_pretrained(weights), device)
+    task = COMPOSE
+    inputs = (
+        Port(
+            "foreground",
+            "rgba",
+            required=True,
+            help="the object to place, with alpha (an RGB file needs a mask: load_foreground)",
+        ),
+        Port(
+            "background",
+            "image",
+            required=True,
+            help=f"the picture to place it in, at least {MIN_BACKGROUND_SIDE} px a side",
+        ),
+        Port(
+            "init",
+            "text",
+            help="initial placement x,y,scale,angle: centre as fractions of the background, "
+            "width as a fraction of its width, degrees counter-clockwise; default the "
+            "foreground canvas over the background's",
+        ),
+        Port("steps", "number", help="how many warp updates to apply; default all"),
+        Port(
+            "keep_steps",
+            "flag",
+            default=True,
+            help="also return the composite after every warp step",
+        ),
+    )
+    outputs = (
+        Port("composite", "image", help="the final composite, of the background's size"),
+        Port("steps", "images", help="the composite at the start and after each warp step"),
+        Port("warp", "matrix", help="the final 3x3 canonical homography, foreground -> background"),
+    )
 
     def __call__(
         self,
-        foreground: str | Path | Image.Image,
-        background: str | Path | Image.Image,
-        init: Placement | torch.Tensor | None = None,
+        foreground: ImageLike,
+        background: ImageLike,
+        init: Placement | torch.Tensor | str | None = None,
         steps: int | None = None,
         keep_steps: bool = True,
     ) -> CompositionResult:
         """Place ``foreground`` (RGBA) on ``background`` and return the composite.
 
         Args:
-            foreground: an RGBA image or path (see :func:`load_foreground` for masks).
-            background: an RGB image or path, at least 8 px on each side.
+            foreground: an RGBA file (see :func:`load_foreground` for masks), RGBA PIL image or
+                HxWx4 uint8 array.
+            background: an RGB image as a path, PIL image or HxWx3 uint8 array, at least 8 px
+                on each side.
             init: the initial placement: None (the foreground canvas laid over the
-                background's), ``(x, y, scale, angle)`` (see :func:`placement_matrix`) or a
-                (3, 3) canonical homography.
+                background's), ``(x, y, scale, angle)`` or its text ``"x,y,scale,angle"`` (see
+                :func:`placement_matrix`), or a (3, 3) canonical homography.
             steps: how many warp updates to apply (default: all).
             keep_steps: also return the composite after every step (each costs one
                 full-resolution warp; turn off for large backgrounds when they are not needed).
 
         Raises:
             InputError: a foreground without alpha, a tiny background, or an initial placement
-                or predicted warp that is singular or puts the foreground off the image.
+                or predicted warp that is malformed, singular or puts the foreground off the
+                image.
         """
-        fg = foreground if isinstance(foreground, Image.Image) else load_foreground(foreground)
-        if fg.mode != "RGBA":
-            raise InputError("the foreground image must be RGBA (it has no alpha channel)")
-        bg = background if isinstance(background, Image.Image) else load_image(background)
+        fg = _foreground_image(foreground)
+        bg = to_pil(background)
         check_background(bg)
         fg_tensor = _rgba_tensor(fg)
         bg_size = (bg.height, bg.width)
-        start = _initial_matrix(init, fg_tensor[:, 3:], bg_size)
-        bg_tensor = pil_to_tensor(bg.convert("RGB"))[None]
+        placement = parse_placement(init) if isinstance(init, str) else init
+        start = _initial_matrix(placement, fg_tensor[:, 3:], bg_size)
+        bg_tensor = pil_to_tensor(bg)[None]
         composite, warp, per_step = self.model.place(fg_tensor, bg_tensor, start, steps, keep_steps)
         _check_warp(warp[0], fg_tensor[:, 3:], bg_size, "the predicted warp")
         return CompositionResult(
@@ -285,3 +331,18 @@ class Compositor:
             warp=warp[0].cpu().double().numpy(),
             steps=[tensor_to_pil(image[0].cpu()) for image in per_step],
         )
+
+
+def _foreground_image(foreground: ImageLike) -> Image.Image:
+    """An RGBA PIL foreground from a file with alpha, an RGBA PIL image or an HxWx4 array.
+
+    Raises:
+        InputError: no alpha channel.
+    """
+    if isinstance(foreground, Image.Image):
+        if foreground.mode != "RGBA":
+            raise InputError("the foreground image must be RGBA (it has no alpha channel)")
+        return foreground
+    if isinstance(foreground, np.ndarray):
+        return to_pil(foreground, mode="RGBA")
+    return load_foreground(foreground)

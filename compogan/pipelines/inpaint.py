@@ -3,7 +3,7 @@
 >>> from compogan.pipelines import Inpainter
 >>> inpainter = Inpainter.from_pretrained("runs/edgeconnect-places")      # doctest: +SKIP
 >>> result = inpainter("photo.jpg", "hole.png")                           # doctest: +SKIP
->>> result.image.save("filled.png"); result.edges.save("edges.png")       # doctest: +SKIP
+>>> result.save("out/filled.png", extras=["edges"])  # and out/filled_edges.png  # doctest: +SKIP
 
 High-resolution strategy: the networks run on at most ``work_size`` pixels a side. An image
 larger than that is not inpainted whole: a square crop around the hole's bounding box (padded by
@@ -30,7 +30,8 @@ paper does.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -41,28 +42,26 @@ from PIL import Image
 
 from compogan.blending import poisson_blend
 from compogan.data.masks import MASK_THRESHOLD, load_mask_file
-from compogan.errors import CheckpointError, ConfigError, InputError
-from compogan.io.images import pil_to_mask, pil_to_tensor, save_image
-from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
-from compogan.nn.inpainting import SIZE_MULTIPLE
-from compogan.pipelines.translate import ImageLike, pad_to_multiple, to_pil
-from compogan.train.distributed import select_device
+from compogan.errors import ConfigError, InputError
+from compogan.io.images import ImageLike, pad_to_multiple, pil_to_mask, pil_to_tensor, to_pil
+from compogan.models.base import GANModel
+from compogan.models.tasks import INPAINT
+from compogan.pipelines.base import Pipeline, PipelineResult, Port, beside
 
 MaskLike = str | Path | Image.Image | np.ndarray
 
-OFFICIAL_EDGE_FILE = "EdgeModel_gen.pth"
-OFFICIAL_INPAINT_FILE = "InpaintingModel_gen.pth"
 CONTEXT_FRACTION = 0.25
 """The crop's margin around the hole, as a fraction of the hole's longer side."""
 MIN_CONTEXT = 8
 """The smallest margin around the hole, in pixels."""
-MIN_WORK_SIDE = 16
-"""Smallest network input side: the bottleneck (1/4) must take the dilated blocks' padding."""
 MIN_IMAGE_SIDE = 2
 BLEND_MODES = ("none", "poisson")
+DEFAULT_WORK_SIZE = 256
+"""The longest side the networks see by default: EdgeConnect's training size."""
 
 
-class InpaintResult:
+@dataclass
+class InpaintResult(PipelineResult):
     """What :class:`Inpainter` returns.
 
     Attributes:
@@ -70,22 +69,21 @@ class InpaintResult:
         edges: the edge map used, "L" of the input's size (white = edge): the image's Canny
             edges outside the hole, the predicted or hand-drawn edges inside it. Made on first
             access: the Canny edges of a whole large image cost more than the inpainting.
+
+    :meth:`save` writes the image, and as the extra ``edges`` ``<stem>_edges<suffix>``.
     """
 
-    def __init__(self, image: Image.Image, make_edges: Callable[[], Image.Image]) -> None:
-        self.image = image
-        self._make_edges = make_edges
+    image: Image.Image
+    make_edges: Callable[[], Image.Image] = field(repr=False)
+    main = "image"
+    extras = ("edges",)
 
     @cached_property
     def edges(self) -> Image.Image:
-        return self._make_edges()
+        return self.make_edges()
 
-    def save(self, path: str | Path, with_edges: bool = False) -> None:
-        """Write the image to ``path`` (atomically) and, optionally, ``<stem>_edges<suffix>``."""
-        path = Path(path)
-        save_image(self.image, path)
-        if with_edges:
-            save_image(self.edges, path.with_name(f"{path.stem}_edges{path.suffix}"))
+    def extra_files(self, base: Path, names: Collection[str]) -> dict[Path, Image.Image | str]:
+        return {beside(base, "edges"): self.edges} if "edges" in names else {}
 
 
 def load_binary_map(source: MaskLike, size: tuple[int, int], what: str = "mask") -> np.ndarray:
@@ -161,72 +159,64 @@ def _to_uint8(tensor: torch.Tensor, low: float) -> np.ndarray:
     return (unit * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
-def _official_model(folder: Path) -> EdgeConnect:
-    """An "edge_inpaint" EdgeConnect with the official generators found in ``folder``."""
-    from compogan.interop.edgeconnect import (
-        EDGE_GENERATOR,
-        INPAINT_GENERATOR,
-        load_official_edgeconnect,
-    )
-
-    edge, edge_kind = load_official_edgeconnect(folder / OFFICIAL_EDGE_FILE)
-    inpaint, inpaint_kind = load_official_edgeconnect(folder / OFFICIAL_INPAINT_FILE)
-    if (edge_kind, inpaint_kind) != (EDGE_GENERATOR, INPAINT_GENERATOR):
-        raise CheckpointError(
-            f"{folder} must hold the official edge generator as {OFFICIAL_EDGE_FILE} and the "
-            f"inpainting generator as {OFFICIAL_INPAINT_FILE}"
-        )
-    config = EdgeConnectConfig(
-        mode="edge_inpaint", residual_blocks=len(inpaint.middle), content_weight=0, style_weight=0
-    )
-    model = EdgeConnect(config)
-    model.G1, model.G2 = edge, inpaint
-    model.nets.G1, model.nets.G2 = edge, inpaint
-    model.loaded_networks = ("G1", "G2")
-    return model
-
-
-class Inpainter:
-    """Fill holes with an EdgeConnect, at any image size (see the module docstring).
+class Inpainter(Pipeline):
+    """Fill holes with a model serving "inpaint" (an EdgeConnect), at any image size (see the
+    module docstring).
 
     Args:
-        model: an EdgeConnect able to predict edges ("edge_inpaint" or "joint") or one in
-            "inpaint" mode (which uses the image's Canny edges).
+        model: an EdgeConnect able to predict edges ("edge_inpaint", "joint", "end_to_end"),
+            one in "inpaint" mode (which uses the image's Canny edges), or one holding G2 alone
+            when every call gives hand-drawn edges.
         device: "auto", "cpu", "cuda", ...
         work_size: the longest side the networks see (256, EdgeConnect's training size).
         blend: "none" (paste the fill, as the paper) or "poisson" (see the module docstring).
+
+    Raises:
+        CheckpointError: a model that does not serve "inpaint" or cannot fill holes.
+        ConfigError: a work size under the model's ``min_size`` or an unknown blend.
     """
+
+    task = INPAINT
+    inputs = (
+        Port("image", "image", required=True, help="the image to fill, any size of 2x2 or more"),
+        Port("mask", "mask", required=True, help="the holes to fill: white / 1 = hole"),
+        Port("edges", "mask", help="a hand-drawn edge map (white = edge) used inside the hole"),
+    )
+    options = (
+        Port(
+            "work_size",
+            "number",
+            default=DEFAULT_WORK_SIZE,
+            help="the longest side the networks see; larger images are inpainted in a crop",
+        ),
+        Port(
+            "blend",
+            "choice",
+            default="none",
+            choices=BLEND_MODES,
+            help="none: paste the fill (the paper); poisson: blend it into its surroundings",
+        ),
+    )
+    outputs = (
+        Port("image", "image", help="the filled image; known pixels unchanged"),
+        Port("edges", "mask", help="the edge map used: Canny outside the hole, drawn inside"),
+    )
 
     def __init__(
         self,
-        model: EdgeConnect,
-        device: str = "auto",
-        work_size: int = 256,
+        model: GANModel,
+        device: str | torch.device = "auto",
+        work_size: int = DEFAULT_WORK_SIZE,
         blend: str = "none",
     ) -> None:
-        if work_size < MIN_WORK_SIDE:
-            raise ConfigError(f"work_size must be at least {MIN_WORK_SIDE}, got {work_size}")
+        super().__init__(model, device)
+        self.model.check_inpainting(edges_given=True)
+        if work_size < model.min_size:
+            raise ConfigError(f"work_size must be at least {model.min_size}, got {work_size}")
         if blend not in BLEND_MODES:
             raise ConfigError(f"unknown blend {blend!r}; use one of {BLEND_MODES}")
-        self.device = select_device(device)
-        self.model = model.to(self.device).eval()
         self.work_size = work_size
         self.blend = blend
-
-    @classmethod
-    def from_pretrained(
-        cls, weights: str | Path, device: str = "auto", work_size: int = 256, blend: str = "none"
-    ) -> Inpainter:
-        """Load a run or ``save_pretrained`` directory, or a folder holding the official
-        ``EdgeModel_gen.pth`` and ``InpaintingModel_gen.pth``.
-
-        Raises:
-            CheckpointError: missing, unreadable, or the checkpoint of another model.
-        """
-        weights = Path(weights)
-        if (weights / OFFICIAL_EDGE_FILE).is_file() or (weights / OFFICIAL_INPAINT_FILE).is_file():
-            return cls(_official_model(weights), device, work_size, blend)
-        return cls(EdgeConnect.from_pretrained(weights), device, work_size, blend)
 
     def __call__(
         self, image: ImageLike, mask: MaskLike, edges: MaskLike | None = None
@@ -283,7 +273,8 @@ class Inpainter:
 
         image = _shrink(tensor[..., window[0], window[1]], work, binary=False)
         stacked = [image, crop(hole)] + ([] if drawn is None else [crop(drawn)])
-        padded, _ = pad_to_multiple(torch.cat(stacked, 1), SIZE_MULTIPLE, MIN_WORK_SIDE)
+        model = self.model
+        padded, _ = pad_to_multiple(torch.cat(stacked, 1), model.size_multiple, model.min_size)
         masks = (padded[:, 3:4] > MASK_THRESHOLD).float()
         edges = None
         if drawn is not None:

@@ -1,110 +1,122 @@
-"""Image-to-image translation with a trained or imported CycleGAN.
+"""Image-to-image translation with any model that serves the translation contract.
 
 >>> from compogan.pipelines import Translator
 >>> translator = Translator.from_pretrained("runs/cyclegan-day2night")   # doctest: +SKIP
->>> night = translator(["day.png"], direction="AtoB")[0]                  # doctest: +SKIP
+>>> night = translator("day.png", direction="AtoB").image                 # doctest: +SKIP
+>>> results = list(translator.map(["a.png", "b.png"], batch_size=2))      # doctest: +SKIP
+
+The model (a CycleGAN, trained or imported, or any model with the ``directions`` and
+``translate`` of :class:`~compogan.models.tasks.Translation`) sees each image padded to its
+``size_multiple`` and ``min_size``; the output is cropped back to the input's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from compogan.errors import InputError
-from compogan.io.images import load_image, pil_to_tensor, tensor_to_pil
-from compogan.models.cyclegan import CycleGAN
-from compogan.train.distributed import select_device
-
-ImageLike = str | Path | Image.Image | np.ndarray
-
-
-def to_pil(image: ImageLike) -> Image.Image:
-    """A path, PIL image or HxWx3 uint8 array as an RGB PIL image."""
-    if isinstance(image, Image.Image):
-        return image.convert("RGB")
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise InputError("arrays must be HxWx3 uint8 RGB images")
-        return Image.fromarray(image)
-    return load_image(image, mode="RGB")
+from compogan.errors import CheckpointError, ConfigError
+from compogan.io.images import ImageLike, pad_to_multiple, pil_to_tensor, tensor_to_pil, to_pil
+from compogan.models.base import GANModel
+from compogan.models.tasks import TRANSLATE
+from compogan.pipelines.base import Pipeline, PipelineResult, Port, progress_bar
 
 
-def pad_to_multiple(
-    images: torch.Tensor, multiple: int, min_size: int = 0
-) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Pad (N,C,H,W) on the right and bottom to sizes divisible by ``multiple``.
+@dataclass
+class TranslationResult(PipelineResult):
+    """What :class:`Translator` returns.
 
-    Each side is also padded up to at least ``min_size`` (a multiple of ``multiple``).
-    Reflection padding where the image is large enough, replication otherwise. Returns the
-    padded batch and the original (H, W) to crop back to.
+    Attributes:
+        image: the translated RGB image, of the input's size.
     """
-    height, width = images.shape[-2:]
-    pad_h = max((-height) % multiple, min_size - height)
-    pad_w = max((-width) % multiple, min_size - width)
-    if pad_h == 0 and pad_w == 0:
-        return images, (height, width)
-    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-    return F.pad(images, (0, pad_w, 0, pad_h), mode=mode), (height, width)
+
+    image: Image.Image
+    main = "image"
 
 
-class Translator:
-    """Translate images between a CycleGAN's two domains, at any input size.
+class Translator(Pipeline):
+    """Translate images between two domains, at any input size.
 
     Args:
-        model: a CycleGAN holding at least the generator of the direction used.
+        model: a model serving "translate" (e.g. a CycleGAN holding at least one generator).
         device: "auto", "cpu", "cuda", ...
+
+    Raises:
+        CheckpointError: the model does not serve "translate" or holds no generator.
     """
 
-    size_multiple = 4
-    min_size = 8  # the generator's 3x3 reflect pads need a bottleneck of at least 2x2
+    task = TRANSLATE
+    inputs = (
+        Port("image", "image", required=True, help="the image to translate, any size"),
+        Port(
+            "direction",
+            "choice",
+            help="the direction to translate in (CycleGAN: AtoB or BtoA); default the model's "
+            "first",
+        ),
+    )
+    outputs = (Port("image", "image", help="the translation, of the input's size"),)
 
-    def __init__(self, model: CycleGAN, device: str = "auto") -> None:
-        self.device = select_device(device)
-        self.model = model.to(self.device).eval()
+    def __init__(self, model: GANModel, device: str | torch.device = "auto") -> None:
+        super().__init__(model, device)
+        if not self.model.directions:
+            raise CheckpointError(f"this {model.name} checkpoint holds no generator to translate")
 
-    @classmethod
-    def from_pretrained(cls, weights: str | Path, device: str = "auto") -> Translator:
-        """Load a run directory, a ``save_pretrained`` directory or official ``.pth`` file(s).
+    def input_ports(self) -> tuple[Port, ...]:
+        """The inputs, with the directions this model's networks translate as choices."""
+        image, direction = self.inputs
+        directions = self.model.directions
+        return image, replace(direction, choices=directions, default=directions[0])
+
+    def direction(self, direction: str | None = None) -> str:
+        """``direction`` checked against the model's, or the model's first when None.
 
         Raises:
-            CheckpointError: missing, unreadable, or the checkpoint of another model.
+            ConfigError: a direction the model's networks do not translate.
         """
-        weights = Path(weights)
-        if weights.suffix == ".pth" or (weights.is_dir() and any(weights.glob("*.pth"))):
-            from compogan.interop.cyclegan import import_official
-
-            return cls(import_official([weights]), device)
-        return cls(CycleGAN.from_pretrained(weights), device)
+        directions = self.model.directions
+        if direction is None:
+            return directions[0]
+        if direction not in directions:
+            raise ConfigError(
+                f"these {self.model.name} weights cannot translate '{direction}'; they "
+                f"translate {' or '.join(directions)}"
+            )
+        return direction
 
     @torch.no_grad()
-    def translate_tensor(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
-        """Translate a batch (N,3,H,W) in [-1,1] of any size; returns the same shape."""
-        generator = self.model.generator(direction)
+    def translate_tensor(self, images: torch.Tensor, direction: str | None = None) -> torch.Tensor:
+        """Translate a batch (N,3,H,W) in [-1,1] of any size; returns the same shape in [-1,1]."""
+        direction = self.direction(direction)
+        model = self.model
         padded, (height, width) = pad_to_multiple(
-            images.to(self.device), self.size_multiple, self.min_size
+            images.to(self.device), model.size_multiple, model.min_size
         )
-        return generator(padded)[..., :height, :width].clamp(-1, 1)
+        return model.translate(padded, direction)[..., :height, :width].clamp(-1, 1)
 
-    def iter_translate(
-        self, images: Iterable[ImageLike], direction: str = "AtoB", batch_size: int = 4
-    ) -> Iterator[Image.Image]:
-        """Translate images lazily, batching consecutive images of equal size.
+    def map(
+        self,
+        images: Iterable[ImageLike],
+        progress: bool = False,
+        direction: str | None = None,
+        batch_size: int = 4,
+    ) -> Iterator[TranslationResult]:
+        """Translate many images lazily, in order, batching consecutive images of equal size.
 
         Raises:
-            CheckpointError: right away (not at the first image) when the checkpoint holds no
-                generator for ``direction``.
+            ConfigError: right away (not at the first image) for a direction the model does
+                not translate.
         """
-        self.model.generator(direction)
-        return self._iter_batches(images, direction, batch_size)
+        return self._batches(
+            progress_bar(images, enabled=progress), self.direction(direction), batch_size
+        )
 
-    def _iter_batches(
+    def _batches(
         self, images: Iterable[ImageLike], direction: str, batch_size: int
-    ) -> Iterator[Image.Image]:
+    ) -> Iterator[TranslationResult]:
         pending: list[torch.Tensor] = []
         for image in images:
             tensor = pil_to_tensor(to_pil(image))
@@ -115,14 +127,10 @@ class Translator:
         if pending:
             yield from self._run(pending, direction)
 
-    def _run(self, tensors: list[torch.Tensor], direction: str) -> Iterator[Image.Image]:
+    def _run(self, tensors: list[torch.Tensor], direction: str) -> Iterator[TranslationResult]:
         for output in self.translate_tensor(torch.stack(tensors), direction).cpu():
-            yield tensor_to_pil(output)
+            yield TranslationResult(tensor_to_pil(output))
 
-    def __call__(
-        self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB", batch_size: int = 4
-    ) -> list[Image.Image]:
-        """Translate one image or a list of them; returns RGB PIL images of the input sizes."""
-        if isinstance(images, (str, Path, Image.Image, np.ndarray)):
-            images = [images]
-        return list(self.iter_translate(images, direction, batch_size))
+    def __call__(self, image: ImageLike, direction: str | None = None) -> TranslationResult:
+        """Translate one image (a path, PIL image or HxWx3 uint8 array) in ``direction``."""
+        return next(self.map([image], direction=direction))

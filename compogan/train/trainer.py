@@ -1,8 +1,9 @@
 """The training loop shared by every model.
 
 The Trainer owns what is the same for every model: devices, seeding, the data order, DDP,
-bf16 autocast, checkpoints and exact resume, NaN detection, logging and the progress bar. The
-model owns its networks and one ``training_step``.
+bf16 autocast, learning-rate schedules, starting networks from other runs (``train.init_from``),
+weight averages, checkpoints and exact resume, NaN detection, logging and the progress bar. The
+model owns its networks, optimisers and training phases (``training_step``).
 
 Run directory layout::
 
@@ -26,7 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -44,6 +45,8 @@ from compogan.train.distributed import (
     ddp_wrapper,
     init_distributed,
 )
+from compogan.train.init import init_networks
+from compogan.train.schedules import build_schedulers
 
 TRAINING_STATE_NAME = "training_state.pt"
 
@@ -169,6 +172,7 @@ class Trainer:
         self.batch_in_epoch = 0
         self.writer = None
         self.averages: dict[str, WeightAverage] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
 
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -178,11 +182,15 @@ class Trainer:
             TrainingDivergedError: a loss became NaN/Inf (the last checkpoint stays intact).
         """
         cfg = self.train_config
-        self.model.configure_optimizers(cfg.steps)
+        self._check_recipe_steps()
+        if not self.resume:
+            self._init_networks()
+        self.model.configure_optimizers()
+        model = self.model
+        self.schedulers = build_schedulers(model.optimizers, model.lr_schedules, cfg.steps)
         if self.resume:
             self._load_latest_checkpoint()
         else:
-            self.model.load_initial_weights()
             self.averages = self._start_averages()
         if self.dist.enabled:
             self.model.distribute(ddp_wrapper(self.device))
@@ -215,11 +223,15 @@ class Trainer:
         batches = self._batches()
         while self.step < end_step:
             batch = next(batches)
-            losses = {name: float(value) for name, value in self.model.training_step(batch).items()}
+            try:
+                step_losses = self.model.training_step(batch)
+            except TrainingDivergedError as error:
+                self._diverged(str(error))
+            losses = {name: float(value) for name, value in step_losses.items()}
             self._check_finite(losses)
             for name, average in self.averages.items():
                 average.update(getattr(self.model, name))
-            for scheduler in self.model.schedulers.values():
+            for scheduler in self.schedulers.values():
                 scheduler.step()
             self.step += 1
             self._advance_data_position()
@@ -234,6 +246,28 @@ class Trainer:
             if out_of_time:
                 break
         return losses
+
+    # ---- what the run starts from ----------------------------------------------------------------
+    def _check_recipe_steps(self) -> None:
+        """ConfigError unless train.steps equals the model's recipe, when it has one."""
+        recipe = self.model.recipe_steps()
+        if recipe is not None and recipe != self.train_config.steps:
+            raise ConfigError(
+                f"train.steps is {self.train_config.steps} but this {self.model.name} recipe has "
+                f"{recipe} steps; set train.steps={recipe}"
+            )
+
+    def _init_networks(self) -> None:
+        """Load ``train.init_from``'s networks, after checking the model's required ones."""
+        sources = dict(self.train_config.init_from)
+        missing = [n for n in self.model.required_initial_networks() if n not in sources]
+        if missing:
+            raise ConfigError(
+                f"this {self.model.name} config trains on top of a trained "
+                f"{' and '.join(missing)}: set "
+                + " ".join(f"train.init_from.{name}=RUN_OR_OFFICIAL_FILE" for name in missing)
+            )
+        init_networks(self.model, sources)
 
     # ---- weight averages -----------------------------------------------------------------------
     def _start_averages(self, updates: dict[str, int] | None = None) -> dict[str, WeightAverage]:
@@ -304,12 +338,15 @@ class Trainer:
     def _check_finite(self, losses: dict[str, float]) -> None:
         for name, value in losses.items():
             if not math.isfinite(value):
-                previous = checkpoint_dirs(self.run_dir)
-                kept = f"; the last good checkpoint is {previous[-1]}" if previous else ""
-                raise TrainingDivergedError(
-                    f"loss '{name}' became {value} at step {self.step + 1}{kept}; "
-                    "lower the learning rate or check the data"
-                )
+                self._diverged(f"loss '{name}' became {value}")
+
+    def _diverged(self, what: str) -> NoReturn:
+        """Stop with ``what`` went wrong, at which step, and the last good checkpoint."""
+        previous = checkpoint_dirs(self.run_dir)
+        kept = f"; the last good checkpoint is {previous[-1]}" if previous else ""
+        raise TrainingDivergedError(
+            f"{what} at step {self.step + 1}{kept}; lower the learning rate or check the data"
+        )
 
     # ---- logging -------------------------------------------------------------------------------
     def _prepare_run_dir(self) -> None:
@@ -327,7 +364,7 @@ class Trainer:
         if self.step % cfg.log_every == 0 or self.step == 1:
             for name, value in losses.items():
                 self.writer.add_scalar(f"loss/{name}", value, self.step)
-            for name, scheduler in self.model.schedulers.items():
+            for name, scheduler in self.schedulers.items():
                 self.writer.add_scalar(f"lr/{name}", scheduler.get_last_lr()[0], self.step)
             with open(self.run_dir / "losses.jsonl", "a") as log_file:
                 log_file.write(json.dumps({"step": self.step, **losses}) + "\n")
@@ -355,6 +392,7 @@ class Trainer:
             "world_size": self.dist.world_size,
             "rng": capture_rng_state(),
             "model": self.model.training_state(),
+            "schedulers": {name: sch.state_dict() for name, sch in self.schedulers.items()},
         }
         with atomic_dir(target) as tmp, self._averaged_weights() as working:
             self.model.save_pretrained(tmp)
@@ -384,6 +422,8 @@ class Trainer:
             )
         self.model.load_networks(read_weights(latest), self.model.network_names)
         self.model.load_training_state(state["model"])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
         self._load_averages(state.get("averages", {}), latest)
         self.step = state["step"]
         self.epoch = state["epoch"]

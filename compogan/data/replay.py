@@ -2,7 +2,7 @@
 
 ST-GAN's critic sees, in every batch, some composites from a queue of earlier ones, so that it
 keeps penalising placements the generator has already moved away from. Unlike
-:class:`compogan.train.image_pool.ImagePool` the history is one preallocated ring of ``capacity``
+:class:`compogan.data.image_pool.ImagePool` the history is one preallocated ring of ``capacity``
 images, written in order and read at random, and a fixed share of each batch comes from it.
 """
 
