@@ -63,22 +63,66 @@ def crop_at(image: Image.Image, top: int, left: int, size: Size) -> Image.Image:
     return image.crop((left, top, left + width, top + height))
 
 
+@dataclass(frozen=True)
+class CropFlip:
+    """One drawn crop window and mirror, to apply alike to every image of an item.
+
+    Drawing the parameters once (:func:`draw_crop_flip`) and applying them to each image keeps
+    the images of a pair, an image and its mask, or a profile and its frontal view aligned.
+    """
+
+    top: int
+    left: int
+    height: int
+    width: int
+    flip: bool = False
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        """The crop of ``image`` at ``(top, left)``, then mirrored left-right if ``flip``."""
+        picture = crop_at(image, self.top, self.left, (self.height, self.width))
+        return picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if self.flip else picture
+
+
+def draw_crop_flip(
+    image_size: tuple[int, int],
+    size: Size,
+    rng: np.random.Generator | None,
+    flip: bool = False,
+) -> CropFlip:
+    """The parameters of a ``size`` crop of an image of ``image_size`` (height, width).
+
+    With ``rng`` the crop sits at a uniformly random position (draws the top, then the left
+    offset) and, if ``flip``, is mirrored with probability 0.5 (one more draw); without it the
+    crop is centred (offsets rounded to the nearest pixel) and never mirrored.
+
+    Raises:
+        InputError: the crop does not fit inside the image.
+    """
+    height, width = _height_width(size)
+    image_height, image_width = image_size
+    if width > image_width or height > image_height:
+        raise InputError(
+            f"cannot crop {height}x{width} (height x width) from an image of "
+            f"{image_height}x{image_width}; use a smaller crop size or a larger load size"
+        )
+    if rng is None:
+        top = round((image_height - height) / 2)
+        left = round((image_width - width) / 2)
+        return CropFlip(top, left, height, width)
+    top = int(rng.integers(0, image_height - height + 1))
+    left = int(rng.integers(0, image_width - width + 1))
+    mirrored = bool(rng.random() < 0.5) if flip else False
+    return CropFlip(top, left, height, width, mirrored)
+
+
 def random_crop(image: Image.Image, size: Size, rng: np.random.Generator) -> Image.Image:
     """A ``size`` crop at a uniformly random position (draws the top, then the left offset)."""
-    height, width = _height_width(size)
-    _check_fits(image, height, width)
-    top = int(rng.integers(0, image.height - height + 1))
-    left = int(rng.integers(0, image.width - width + 1))
-    return crop_at(image, top, left, (height, width))
+    return draw_crop_flip((image.height, image.width), size, rng).apply(image)
 
 
 def center_crop(image: Image.Image, size: Size) -> Image.Image:
     """The ``size`` crop in the middle of the image (offsets rounded to the nearest pixel)."""
-    height, width = _height_width(size)
-    _check_fits(image, height, width)
-    top = round((image.height - height) / 2)
-    left = round((image.width - width) / 2)
-    return crop_at(image, top, left, (height, width))
+    return draw_crop_flip((image.height, image.width), size, None).apply(image)
 
 
 def random_flip(image: Image.Image, rng: np.random.Generator, p: float = 0.5) -> Image.Image:
@@ -141,18 +185,20 @@ class ImageTransform:
                 f"crop_size ({self.crop_size}) must not exceed load_size ({self.load_size})"
             )
 
-    def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """Transform a PIL image (converted to RGB) into ``(3, crop_size, crop_size)`` in [-1, 1].
+    def draw(self, rng: np.random.Generator | None) -> CropFlip:
+        """The crop (and flip) of one item, on the ``load_size`` square; ``rng`` is required
+        when ``train`` is true and ignored otherwise."""
+        if not self.train:
+            return draw_crop_flip((self.load_size, self.load_size), self.crop_size, None)
+        if rng is None:
+            raise ValueError("a training transform needs a numpy random Generator")
+        return draw_crop_flip((self.load_size, self.load_size), self.crop_size, rng, self.flip)
 
-        ``rng`` is required when ``train`` is true and ignored otherwise.
-        """
-        picture = resize(image.convert("RGB"), self.load_size)
-        if self.train:
-            if rng is None:
-                raise ValueError("a training transform needs a numpy random Generator")
-            picture = random_crop(picture, self.crop_size, rng)
-            if self.flip:
-                picture = random_flip(picture, rng)
-        else:
-            picture = center_crop(picture, self.crop_size)
-        return pil_to_tensor(picture)
+    def apply(self, image: Image.Image, crop: CropFlip) -> torch.Tensor:
+        """Resize ``image`` (converted to RGB) to the ``load_size`` square, take ``crop``:
+        ``(3, crop_size, crop_size)`` in [-1, 1]."""
+        return pil_to_tensor(crop.apply(resize(image.convert("RGB"), self.load_size)))
+
+    def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """Transform one image: :meth:`apply` of a fresh :meth:`draw`."""
+        return self.apply(image, self.draw(rng))

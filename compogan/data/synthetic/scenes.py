@@ -16,7 +16,7 @@ the output size (PIL), colours it with a per-domain palette and averages 2x2 blo
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -526,9 +526,10 @@ class DayNightScenes(SeededDataset):
 
     ``split="train"`` is unpaired: item ``i`` shows a day render of one scene and a night render
     of a different scene, both drawn (with optional horizontal flips) from
-    ``np.random.default_rng([seed, epoch, i])``; :meth:`set_epoch` changes the draws. ``split=
-    "test"`` is paired and fixed: day and night of the same scene, never flipped, independent of
-    the epoch. Train scene seeds are even and test scene seeds odd, so the splits never share a
+    ``np.random.default_rng([seed, epoch, i])``; :meth:`set_epoch` changes the draws. With
+    ``paired`` the training items are aligned pairs instead: day and night of the same scene,
+    with one flip for both (the paired translation models' data). ``split="test"`` is paired and
+    fixed: day and night of the same scene, never flipped, independent of the epoch. Train scene seeds are even and test scene seeds odd, so the splits never share a
     scene. No global random state is used, so items are reproducible across processes.
     """
 
@@ -539,6 +540,7 @@ class DayNightScenes(SeededDataset):
         split: Split = "train",
         seed: int = 0,
         flip: bool = True,
+        paired: bool = False,
     ) -> None:
         if split not in ("train", "test"):
             raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
@@ -550,13 +552,15 @@ class DayNightScenes(SeededDataset):
         self.size = size
         self.length = length
         self.flip = flip
+        self.paired = paired or split == "test"
 
     def __len__(self) -> int:
         return self.length
 
     def _draw_seeds(self, rng: np.random.Generator) -> tuple[int, int]:
-        if self.split == "test":
-            scene = int(rng.integers(MAX_SCENE_SEED)) | 1
+        if self.paired:
+            scene = int(rng.integers(MAX_SCENE_SEED))
+            scene = scene | 1 if self.split == "test" else scene & ~1
             return scene, scene
         day_scene = int(rng.integers(MAX_SCENE_SEED)) & ~1
         night_scene = day_scene
@@ -571,8 +575,10 @@ class DayNightScenes(SeededDataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = self.item_rng(index)
         day_seed, night_seed = self._draw_seeds(rng)
-        if self.split == "test":
+        if self.paired:
             day, night = render_scene_pair(sample_scene(day_seed), self.size)
+            if self.split == "train" and self.flip and rng.random() < 0.5:
+                day, night = day[:, ::-1], night[:, ::-1]
         else:
             day = render_scene(sample_scene(day_seed), self.size, "day")
             night = render_scene(sample_scene(night_seed), self.size, "night")
@@ -581,3 +587,17 @@ class DayNightScenes(SeededDataset):
                 day = day[:, ::-1] if flips[0] else day
                 night = night[:, ::-1] if flips[1] else night
         return {"A": image_to_tensor(day), "B": image_to_tensor(night)}
+
+
+def daynight_dataset(data_config: Any, split: str, seed: int) -> DayNightScenes:
+    """The unpaired "daynight" dataset; reads ``size``, ``length``/``test_length``, ``flip``."""
+    return DayNightScenes(
+        data_config.size, data_config.split_length(split), split, seed, data_config.flip
+    )
+
+
+def paired_daynight_dataset(data_config: Any, split: str, seed: int) -> DayNightScenes:
+    """The paired "daynight" dataset (aligned day → night); reads the same fields."""
+    return DayNightScenes(
+        data_config.size, data_config.split_length(split), split, seed, data_config.flip, True
+    )
