@@ -143,8 +143,8 @@ def stage_config(
     ]
     if mode in FROM_TRAINED_G1_MODES:
         overrides += [
-            f"model.init_edge={run_dir / 'edge'}",
-            f"model.init_inpaint={run_dir / 'inpaint'}",
+            *(f"train.init_from.{net}={run_dir / 'edge'}" for net in ("G1", "D1")),
+            *(f"train.init_from.{net}={run_dir / 'inpaint'}" for net in ("G2", "D2")),
         ]
     return load_config(EdgeConnect, CPU_CONFIG, overrides)
 

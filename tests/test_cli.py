@@ -26,7 +26,7 @@ from compogan.pipelines import TranslationResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAINING = [
-    "data.crop_size=32",
+    "data.size=32",
     "model.ngf=8",
     "model.n_blocks=1",
     "model.ndf=8",
@@ -313,6 +313,35 @@ def test_train_and_convert_mistakes_give_one_error_line(
     assert_one_error_line(result.code, result.stderr)
     assert message in result.stderr
     assert not run_dir.exists()
+
+
+# ---- a run stopped early, resumed from the command line ---------------------------------------
+def test_a_stopped_run_resumes_to_the_end_of_its_schedule(tmp_path: Path, run_cli) -> None:
+    """``train.stop_after`` is saved in the run's config.yaml; ``--resume`` must not obey it."""
+    run_dir = tmp_path / "run"
+    settings = [*TINY_TRAINING, "train.steps=4", "train.checkpoint_every=1"]
+    result = run_cli("train", "cyclegan", *settings, "train.stop_after=2", "--run-dir", run_dir)
+    assert result.code == 0, result.stderr
+    assert max(path.name for path in (run_dir / "checkpoints").iterdir()) == "step_00000002"
+
+    result = run_cli("train", "cyclegan", "--resume", "--run-dir", run_dir)
+    assert result.code == 0, result.stderr
+    assert "trained cyclegan for 4 steps" in result.stdout
+    assert (run_dir / "checkpoints" / "step_00000004").is_dir()
+    assert (run_dir / "model.safetensors").is_file()
+
+
+def test_resume_stops_at_a_new_stop_after_given_on_the_command_line(
+    tmp_path: Path, run_cli
+) -> None:
+    run_dir = tmp_path / "run"
+    settings = [*TINY_TRAINING, "train.steps=6", "train.checkpoint_every=1"]
+    first = run_cli("train", "cyclegan", *settings, "train.stop_after=2", "--run-dir", run_dir)
+    assert first.code == 0, first.stderr
+    result = run_cli("train", "cyclegan", "--resume", "--run-dir", run_dir, "train.stop_after=3")
+    assert result.code == 0, result.stderr
+    assert (run_dir / "checkpoints" / "step_00000003").is_dir()
+    assert not (run_dir / "checkpoints" / "step_00000004").exists()
 
 
 # ---- train, then translate with the run ---------------------------------------------------

@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_defaults_yaml_and_overrides_merge_in_order(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("model:\n  n_blocks: 6\ntrain:\n  steps: 10\n")
-    config = load_config(CycleGAN, path, ["train.steps=20", "data.crop_size=64"])
+    config = load_config(CycleGAN, path, ["train.steps=20", "data.size=64"])
     assert config.model.n_blocks == 6
     assert config.model.ngf == 64
     assert config.train.steps == 20
-    assert config.data.crop_size == 64
+    assert config.data.size == 64
     assert isinstance(section_object(config, "model"), CycleGANConfig)
 
 
@@ -39,7 +39,7 @@ def test_paper_config_is_the_papers_setting() -> None:
     assert (config.model.n_blocks, config.model.ngf, config.model.gan_mode) == (9, 64, "lsgan")
     assert (config.model.lambda_a, config.model.lambda_identity) == (10.0, 0.5)
     assert (config.model.lr, config.model.beta1, config.model.pool_size) == (2e-4, 0.5, 50)
-    assert (config.data.load_size, config.data.crop_size, config.train.batch_size) == (286, 256, 1)
+    assert (config.data.load_size, config.data.size, config.train.batch_size) == (286, 256, 1)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from compogan.report import HtmlReport, image_grid, plot_loss_curves, read_loss_
 
 
 def small_sets() -> tuple:
-    data = CycleGANDataConfig(crop_size=32, length=8, test_length=4)
+    data = CycleGANDataConfig(size=32, length=8, test_length=4)
     return CycleGAN.build_dataset(data, "train"), CycleGAN.build_dataset(data, "test")
 
 

@@ -143,7 +143,7 @@ def test_bad_settings() -> None:
         EdgeConnect(replace(TINY, mode="both"))
     with pytest.raises(ConfigError, match=r"data\.root"):
         EdgeConnect.build_dataset(EdgeConnectDataConfig(dataset="folder"), "train")
-    with pytest.raises(ConfigError, match="unknown edgeconnect dataset"):
+    with pytest.raises(ConfigError, match="unknown inpainting dataset"):
         EdgeConnect.build_dataset(EdgeConnectDataConfig(dataset="places"), "train")
 
 

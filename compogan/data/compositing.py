@@ -22,12 +22,14 @@ foreground, the real image and the perturbations are drawn in the order of
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from compogan.data.registry import require_root
 from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
 from compogan.data.synthetic.faces import (
     MIN_SIZE,
@@ -453,3 +455,28 @@ class CelebAGlasses(_CompositingData):
                 f"images are {CELEBA_IMAGE_WIDTH}x{CELEBA_IMAGE_HEIGHT} (use img_align_celeba)"
             )
         return crop_celeba_face(pil_to_tensor(image), pose, self.size)
+
+
+# ---- the registered datasets (compogan.data.registry) ------------------------------------------
+def compositing_folder_dataset(data_config: Any, split: str, seed: int) -> CompositingFolder:
+    """The "folder" compositing dataset; reads ``root``, ``size``, ``fg_perturbation``."""
+    return CompositingFolder(
+        require_root(data_config, "backgrounds, foregrounds and reals"),
+        data_config.size,
+        split=split,
+        seed=seed,
+        fg_perturbation=data_config.fg_perturbation,
+    )
+
+
+def celeba_glasses_dataset(data_config: Any, split: str, seed: int) -> CelebAGlasses:
+    """The "celeba" compositing dataset; reads ``root``, ``size``, ``fg_perturbation`` and
+    ``face_perturbation``."""
+    return CelebAGlasses(
+        require_root(data_config, "CelebA"),
+        data_config.size,
+        split=split,
+        seed=seed,
+        fg_perturbation=data_config.fg_perturbation,
+        face_perturbation=data_config.face_perturbation,
+    )

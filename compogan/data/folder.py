@@ -8,10 +8,12 @@ ranks): every random choice made for item ``i`` comes from
 """
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from compogan.data.registry import require_root
 from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
 from compogan.data.transforms import ImageTransform
 from compogan.errors import InputError
@@ -88,3 +90,16 @@ class UnpairedImageFolder(SeededDataset):
         image_a = load_image(self.paths_a[index % len(self.paths_a)], mode="RGB")
         image_b = load_image(self.paths_b[self._index_b(index, rng)], mode="RGB")
         return {"A": self.transform(image_a, rng), "B": self.transform(image_b, rng)}
+
+
+def unpaired_folder_dataset(data_config: Any, split: str, seed: int) -> UnpairedImageFolder:
+    """The unpaired "folder" dataset; reads ``root``, ``load_size``, ``size`` (the crop) and
+    ``flip``."""
+    return UnpairedImageFolder(
+        require_root(data_config, "trainA/, trainB/, testA/ and testB/"),
+        phase=split,
+        load_size=data_config.load_size,
+        crop_size=data_config.size,
+        flip=data_config.flip,
+        seed=seed,
+    )

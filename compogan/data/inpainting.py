@@ -16,12 +16,14 @@ only, with ``augment``), then the mask.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from compogan.data.masks import MaskGenerator, load_mask_file, mask_generator
+from compogan.data.registry import require_root
 from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
 from compogan.data.transforms import (
     center_crop,
@@ -299,3 +301,34 @@ def split_photos(test_photos: list[str], train: bool) -> tuple[str, ...]:
             raise ConfigError("data.test_photos holds out every photo; keep some for training")
         return kept
     return tuple(dict.fromkeys(test_photos))
+
+
+# ---- the registered datasets (compogan.data.registry) ------------------------------------------
+def skimage_inpainting_dataset(data_config: Any, split: str, seed: int) -> SyntheticInpainting:
+    """The "skimage" inpainting dataset: scikit-image's photos with generated or file masks;
+    reads ``size``, ``length``/``test_length``, ``mask_kind``, ``mask_root``, ``test_photos``,
+    ``augment``."""
+    return SyntheticInpainting(
+        split,
+        data_config.size,
+        data_config.split_length(split),
+        data_config.mask_kind,
+        data_config.mask_root or None,
+        photos=split_photos(data_config.test_photos, split == "train"),
+        augment=data_config.augment,
+        seed=seed,
+    )
+
+
+def inpainting_folder_dataset(data_config: Any, split: str, seed: int) -> InpaintingFolder:
+    """The "folder" inpainting dataset; reads ``root``, ``size``, ``mask_kind``, ``mask_root``,
+    ``augment``."""
+    return InpaintingFolder(
+        require_root(data_config, "images"),
+        split,
+        data_config.size,
+        data_config.mask_kind,
+        data_config.mask_root or None,
+        augment=data_config.augment,
+        seed=seed,
+    )

@@ -34,7 +34,7 @@ def run_cyclegan_demo(out: Path, minutes: float = 3.0, device: str = "auto") -> 
     report = HtmlReport(out, "compogan demo: CycleGAN day → night")
     report.paragraph(
         f"Trained {result.step} steps in {result.seconds / 60:.1f} min on {trainer.device} "
-        f"({config.data.crop_size} px, batch {config.train.batch_size}, ngf {config.model.ngf}, "
+        f"({config.data.size} px, batch {config.train.batch_size}, ngf {config.model.ngf}, "
         f"{config.model.n_blocks} blocks). Scores on {len(test_set)} held-out scenes."
     )
     report.heading("Held-out scenes")

@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 
 import compogan
 from compogan.config import ScheduleConfig, dataclass_from_dict, to_plain
+from compogan.data.registry import build_dataset
 from compogan.errors import CheckpointError, TrainingDivergedError
 from compogan.io.checkpoints import read_metadata, read_weights, write_pretrained
 from compogan.models.phases import Phase, StepState
@@ -60,6 +61,8 @@ class GANModel(nn.Module):
         network_names: attribute names of the sub-networks, in a fixed order.
         retired_config_keys: ``model`` config keys of earlier versions that checkpoints may
             still hold; dropped when such a checkpoint loads.
+        renamed_data_keys: ``data`` config keys of earlier versions mapped to their names
+            now, applied when such a checkpoint loads.
     """
 
     name: ClassVar[str]
@@ -69,6 +72,7 @@ class GANModel(nn.Module):
     data_kind: ClassVar[str]
     network_names: ClassVar[tuple[str, ...]]
     retired_config_keys: ClassVar[tuple[str, ...]] = ()
+    renamed_data_keys: ClassVar[dict[str, str]] = {}
 
     # ---- the inference contract (compogan.models.tasks) ---------------------------------------
     tasks: ClassVar[tuple[str, ...]] = ()
@@ -124,8 +128,6 @@ class GANModel(nn.Module):
     @classmethod
     def build_dataset(cls, data_config: Any, split: str, seed: int = 0) -> Dataset:
         """The training ("train") or evaluation ("test") dataset named by ``data.dataset``."""
-        from compogan.data.registry import build_dataset
-
         return build_dataset(cls.data_kind, data_config, split, seed)
 
     def recipe_steps(self) -> int | None:
@@ -347,7 +349,7 @@ class GANModel(nn.Module):
         """The data config a checkpoint was trained with. Inference does not depend on it, so
         keys this version does not know (renamed since) are dropped rather than refused."""
         known = {field.name for field in dataclasses.fields(cls.DataConfig)}
-        saved = metadata.get("data", {})
+        saved = {cls.renamed_data_keys.get(k, k): v for k, v in metadata.get("data", {}).items()}
         return dataclass_from_dict(cls.DataConfig, {k: v for k, v in saved.items() if k in known})
 
     def load_networks(self, state: dict[str, torch.Tensor], networks: tuple[str, ...]) -> None:

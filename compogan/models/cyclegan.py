@@ -21,10 +21,10 @@ from typing import ClassVar
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 from compogan.config import ScheduleConfig
 from compogan.data.image_pool import ImagePool
+from compogan.data.registry import DataConfig
 from compogan.errors import CheckpointError, ConfigError
 from compogan.losses import AdversarialLoss
 from compogan.models.base import GANModel
@@ -77,28 +77,26 @@ class CycleGANConfig:
 
 
 @dataclass
-class CycleGANDataConfig:
-    """Where CycleGAN's two domains come from.
+class CycleGANDataConfig(DataConfig):
+    """Where CycleGAN's two domains come from (an "unpaired" dataset).
 
     Attributes:
         dataset: "daynight" (procedural scenes, no files) or "folder" (trainA/ trainB/ testA/
             testB/ under ``root``).
         root: dataset folder for "folder".
-        load_size: images are resized to this square size ("folder"; the paper's 286).
-        crop_size: random crop size in training, centre crop in evaluation (the paper's 256);
+        size: random crop size in training, centre crop in evaluation (the paper's 256);
             for "daynight", the render size.
+        load_size: images are resized to this square size before cropping ("folder"; the
+            paper's 286).
         flip: random horizontal flips in training.
         length: number of training items per epoch for "daynight".
         test_length: number of paired test scenes for "daynight".
     """
 
     dataset: str = "daynight"
-    root: str = ""
+    size: int = 256
     load_size: int = 286
-    crop_size: int = 256
     flip: bool = True
-    length: int = 2000
-    test_length: int = 64
 
 
 class CycleGAN(GANModel):
@@ -111,8 +109,10 @@ class CycleGAN(GANModel):
     description = "CycleGAN (Zhu et al. 2017): unpaired image-to-image translation, e.g. day→night"
     Config = CycleGANConfig
     DataConfig = CycleGANDataConfig
+    data_kind = "unpaired"
     network_names = ("G_A", "G_B", "D_A", "D_B")
     retired_config_keys = ("lr_constant_fraction",)  # now lr_schedule.start
+    renamed_data_keys: ClassVar[dict[str, str]] = {"crop_size": "size"}
     tasks = ("translate",)
     size_multiple = 4  # two stride-2 convs
     min_size = 8  # the 3x3 reflect pads of the ResNet blocks need a 2x2 bottleneck
@@ -253,33 +253,3 @@ class CycleGAN(GANModel):
             "fake_A": fake_A,
             "rec_B": self.G_A(fake_A),
         }
-
-    # ---- data ----------------------------------------------------------------------------------
-    @classmethod
-    def build_dataset(cls, data_config: CycleGANDataConfig, split: str, seed: int = 0) -> Dataset:
-        """Unpaired domains for "train"; for "test", paired ground truth when the data has it."""
-        if data_config.dataset == "daynight":
-            from compogan.data.synthetic.scenes import DayNightScenes
-
-            length = data_config.length if split == "train" else data_config.test_length
-            return DayNightScenes(
-                size=data_config.crop_size,
-                length=length,
-                split=split,
-                seed=seed,
-                flip=data_config.flip,
-            )
-        if data_config.dataset == "folder":
-            from compogan.data.folder import UnpairedImageFolder
-
-            return UnpairedImageFolder(
-                data_config.root,
-                phase=split,
-                load_size=data_config.load_size,
-                crop_size=data_config.crop_size,
-                flip=data_config.flip,
-                seed=seed,
-            )
-        raise ConfigError(
-            f"unknown cyclegan dataset '{data_config.dataset}'; use 'daynight' or 'folder'"
-        )

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 
 from compogan.data.edges import canny_edges, rgb_to_gray
+from compogan.data.registry import DataConfig
 from compogan.errors import CheckpointError, ConfigError
 from compogan.losses import (
     AdversarialLoss,
@@ -165,7 +165,7 @@ class EdgeConnectConfig:
 
 
 @dataclass
-class EdgeConnectDataConfig:
+class EdgeConnectDataConfig(DataConfig):
     """Images and masks to train on.
 
     Attributes:
@@ -186,12 +186,8 @@ class EdgeConnectDataConfig:
     """
 
     dataset: str = "skimage"
-    root: str = ""
     mask_root: str = ""
     mask_kind: str = "mix"
-    size: int = 256
-    length: int = 2000
-    test_length: int = 64
     test_photos: list[str] = field(default_factory=list)
     augment: bool = False
 
@@ -206,6 +202,7 @@ class EdgeConnect(GANModel):
     description = "EdgeConnect (Nazeri et al. 2019): edge-guided two-stage inpainting"
     Config = EdgeConnectConfig
     DataConfig = EdgeConnectDataConfig
+    data_kind = "inpainting"
     network_names = ("G1", "D1", "G2", "D2")
     retired_config_keys = ("init_edge", "init_inpaint")  # now train.init_from
     tasks = ("inpaint",)
@@ -474,44 +471,3 @@ class EdgeConnect(GANModel):
             "inpainted": result,
             "real": image,
         }
-
-    # ---- data ----------------------------------------------------------------------------------
-    @classmethod
-    def build_dataset(
-        cls, data_config: EdgeConnectDataConfig, split: str, seed: int = 0
-    ) -> Dataset:
-        """Images with generated or file masks: scikit-image photos or a folder."""
-        mask_root = data_config.mask_root or None
-        if data_config.dataset == "skimage":
-            from compogan.data.inpainting import SyntheticInpainting, split_photos
-
-            train = split == "train"
-            length = data_config.length if train else data_config.test_length
-            return SyntheticInpainting(
-                split,
-                data_config.size,
-                length,
-                data_config.mask_kind,
-                mask_root,
-                photos=split_photos(data_config.test_photos, train),
-                augment=data_config.augment,
-                seed=seed,
-            )
-        if data_config.dataset == "folder":
-            from compogan.data.inpainting import InpaintingFolder
-
-            if not data_config.root:
-                raise ConfigError("the edgeconnect folder dataset needs data.root=IMAGE_FOLDER")
-            return InpaintingFolder(
-                data_config.root,
-                split,
-                data_config.size,
-                data_config.mask_kind,
-                mask_root,
-                augment=data_config.augment,
-                seed=seed,
-            )
-        raise ConfigError(
-            f"unknown edgeconnect dataset '{data_config.dataset}'; use 'skimage' or 'folder'"
-        )
-

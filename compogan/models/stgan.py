@@ -53,9 +53,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 
 from compogan.config import ScheduleConfig
+from compogan.data.registry import DataConfig
 from compogan.data.replay import ReplayBuffer
 from compogan.errors import ConfigError, InputError
 from compogan.geometry import (
@@ -143,7 +143,7 @@ class STGANConfig:
 
 
 @dataclass
-class STGANDataConfig:
+class STGANDataConfig(DataConfig):
     """Where ST-GAN's backgrounds, foregrounds and real images come from.
 
     Attributes:
@@ -163,7 +163,6 @@ class STGANDataConfig:
     """
 
     dataset: str = "glasses"
-    root: str = ""
     size: int = 144
     length: int = 10000
     test_length: int = 200
@@ -318,6 +317,7 @@ class STGAN(GANModel):
     description = "ST-GAN (Lin et al. 2018): warp a foreground onto a background, e.g. glasses"
     Config = STGANConfig
     DataConfig = STGANDataConfig
+    data_kind = "compositing"
     network_names = ("G1", "D")  # per instance: G1..G<warp_n>, D
     tasks = ("compose",)
 
@@ -640,55 +640,3 @@ class STGAN(GANModel):
         if "real" in batch:
             images["real"] = batch["real"].to(self.device)
         return images
-
-    # ---- data ----------------------------------------------------------------------------------
-    @classmethod
-    def build_dataset(cls, data_config: STGANDataConfig, split: str, seed: int = 0) -> Dataset:
-        """Backgrounds, canonical-pose foregrounds, initial placements and real images.
-
-        ``data.dataset`` "glasses" renders procedural faces and glasses; "folder" and "celeba"
-        read ``data.root`` (see :class:`STGANDataConfig`).
-        """
-        if data_config.dataset == "glasses":
-            from compogan.data.synthetic.faces import GlassesCompositing
-
-            return GlassesCompositing(
-                size=data_config.size,
-                length=data_config.length if split == "train" else data_config.test_length,
-                split=split,
-                seed=seed,
-                fg_perturbation=data_config.fg_perturbation,
-                face_perturbation=data_config.face_perturbation,
-            )
-        if data_config.dataset in ("folder", "celeba"):
-            return cls._build_real_dataset(data_config, split, seed)
-        raise ConfigError(
-            f"unknown stgan dataset '{data_config.dataset}'; use 'glasses', 'folder' or 'celeba'"
-        )
-
-    @staticmethod
-    def _build_real_dataset(data_config: STGANDataConfig, split: str, seed: int) -> Dataset:
-        """The "folder" or "celeba" data set read from ``data_config.root``."""
-        from compogan.data.compositing import CelebAGlasses, CompositingFolder
-
-        if not data_config.root:
-            raise ConfigError(
-                f"data.dataset={data_config.dataset} reads images from disk; set data.root to "
-                "the dataset folder"
-            )
-        if data_config.dataset == "folder":
-            return CompositingFolder(
-                data_config.root,
-                data_config.size,
-                split=split,
-                seed=seed,
-                fg_perturbation=data_config.fg_perturbation,
-            )
-        return CelebAGlasses(
-            data_config.root,
-            data_config.size,
-            split=split,
-            seed=seed,
-            fg_perturbation=data_config.fg_perturbation,
-            face_perturbation=data_config.face_perturbation,
-        )

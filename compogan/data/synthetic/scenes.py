@@ -529,8 +529,9 @@ class DayNightScenes(SeededDataset):
     ``np.random.default_rng([seed, epoch, i])``; :meth:`set_epoch` changes the draws. With
     ``paired`` the training items are aligned pairs instead: day and night of the same scene,
     with one flip for both (the paired translation models' data). ``split="test"`` is paired and
-    fixed: day and night of the same scene, never flipped, independent of the epoch. Train scene seeds are even and test scene seeds odd, so the splits never share a
-    scene. No global random state is used, so items are reproducible across processes.
+    fixed: day and night of the same scene, never flipped, independent of the epoch. Train
+    scene seeds are even and test scene seeds odd, so the splits never share a scene. No global
+    random state is used, so items are reproducible across processes.
     """
 
     def __init__(

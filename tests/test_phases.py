@@ -1,0 +1,158 @@
+"""The shared training step: every model's phases run under autocast, with the shared checks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+import torch
+from test_edgeconnect import TINY as TINY_EDGECONNECT
+from test_edgeconnect import batch as edgeconnect_batch
+from test_stgan import contract_batch, tiny_model
+
+from compogan.errors import TrainingDivergedError
+from compogan.models.base import GANModel
+from compogan.models.cyclegan import CycleGAN, CycleGANConfig
+from compogan.models.edgeconnect import MODES, EdgeConnect
+from compogan.models.phases import Phase
+
+
+def cyclegan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+    torch.manual_seed(0)
+    model = CycleGAN(CycleGANConfig(ngf=8, n_blocks=1, ndf=8)).train()
+    model.configure_optimizers()
+    return model, {"A": torch.rand(2, 3, 32, 32) * 2 - 1, "B": torch.rand(2, 3, 32, 32) * 2 - 1}
+
+
+def edgeconnect_case(mode: str) -> Callable[[], tuple[GANModel, dict[str, torch.Tensor]]]:
+    def case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+        torch.manual_seed(0)
+        model = EdgeConnect(replace(TINY_EDGECONNECT, mode=mode)).train()
+        model.configure_optimizers()
+        return model, edgeconnect_batch()
+
+    return case
+
+
+def stgan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+    return tiny_model().train(), contract_batch()
+
+
+CASES = {
+    "cyclegan": cyclegan_case,
+    "stgan": stgan_case,
+    **{f"edgeconnect-{mode}": edgeconnect_case(mode) for mode in MODES},
+}
+
+
+class AutocastProbe:
+    """Stands in for ``GANModel.autocast``: counts entries and records, per phase run, whether
+    the phase's losses were computed inside it."""
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.inside = False
+        self.phase_runs: list[tuple[str, bool]] = []
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        self.entries += 1
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+
+    def watch(self, phase: Phase) -> Phase:
+        def losses(state: dict) -> dict[str, torch.Tensor]:
+            self.phase_runs.append((phase.name, self.inside))
+            return phase.losses(state)
+
+        return replace(phase, losses=losses)
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_every_phase_of_every_model_runs_under_autocast(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, batch = CASES[case]()
+    probe = AutocastProbe()
+    monkeypatch.setattr(GANModel, "autocast", probe.autocast)
+    phases = type(model).training_phases
+    monkeypatch.setattr(
+        type(model), "training_phases", lambda self: [probe.watch(p) for p in phases(self)]
+    )
+    for _ in range(4):  # ST-GAN's first steps cover its supervised, critic and stage phases
+        model.training_step(batch)
+    assert probe.phase_runs, "no phase ran"
+    assert all(inside for _, inside in probe.phase_runs), probe.phase_runs
+    assert probe.entries >= len(probe.phase_runs)
+
+
+def test_stgan_runs_its_critic_twice_per_predictor_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model, batch = stgan_case()
+    probe = AutocastProbe()
+    phases = type(model).training_phases
+    monkeypatch.setattr(
+        type(model), "training_phases", lambda self: [probe.watch(p) for p in phases(self)]
+    )
+    for _ in range(3):
+        model.training_step(batch)
+    names = [name for name, _ in probe.phase_runs]
+    critic_steps = model.config.critic_steps
+    assert names == ["S", *["D"] * critic_steps, "G1", *["D"] * critic_steps]
+
+
+def test_a_non_finite_gradient_stops_before_the_optimiser_steps() -> None:
+    model, batch = cyclegan_case()
+    phases = CycleGAN.training_phases(model)
+
+    def poisoned(state: dict) -> dict[str, torch.Tensor]:
+        losses = phases[0].losses(state)
+        # finite loss, infinite gradient: d/dx sqrt(x) at 0
+        losses["poison"] = torch.sqrt((next(model.nets.G_A.parameters()) * 0).sum().abs())
+        return losses
+
+    phase = replace(phases[0], losses=poisoned)
+    before = {k: v.clone() for k, v in model.G_A.state_dict().items()}
+    with pytest.raises(TrainingDivergedError, match="gradients of G_A"):
+        model.run_phase(phase, model.begin_step(batch))
+    after = model.G_A.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_non_finite_loss_names_the_loss() -> None:
+    model, batch = cyclegan_case()
+    phase = Phase("G", ("G",), lambda state: {"cycle": torch.tensor(float("nan"))})
+    with pytest.raises(TrainingDivergedError, match="loss 'cycle' became nan"):
+        model.run_phase(phase, model.begin_step(batch))
+
+
+def test_only_the_phase_networks_get_gradients_and_wrappers() -> None:
+    model, batch = cyclegan_case()
+    seen: dict[str, object] = {}
+    model.distribute(lambda net: torch.nn.Sequential(net))
+
+    def probe(state: dict) -> dict[str, torch.Tensor]:
+        seen.update(
+            d_grad=any(p.requires_grad for p in model.D_A.parameters()),
+            g_grad=all(p.requires_grad for p in model.G_A.parameters()),
+            g_wrapped=isinstance(model.nets.G_A, torch.nn.Sequential),
+            d_plain=model.nets.D_A is model.D_A,
+        )
+        return {"l1": model.nets.G_A(state["A"]).abs().mean()}
+
+    model.run_phase(Phase("G", ("G",), probe), model.begin_step(batch))
+    assert seen == {"d_grad": False, "g_grad": True, "g_wrapped": True, "d_plain": True}
+    assert model.nets.G_A is model.G_A  # wrappers are only handed out inside a phase
+
+
+def test_phase_declarations_are_checked() -> None:
+    with pytest.raises(ValueError, match="names no optimiser"):
+        Phase("G", (), lambda state: {})
+    with pytest.raises(ValueError, match="at least 1"):
+        Phase("D", ("D",), lambda state: {}, repeats=0)
