@@ -357,7 +357,7 @@ def test_stgan_builds_the_real_datasets(folder_root: Path, celeba_root: Path) ->
     assert celeba.face_perturbation == 0.0 and celeba[0]["bg"].shape == (3, 32, 32)
     with pytest.raises(ConfigError, match=r"set data\.root"):
         STGAN.build_dataset(STGANDataConfig(dataset="celeba"), "train")
-    with pytest.raises(ConfigError, match="'glasses', 'folder' or 'celeba'"):
+    with pytest.raises(ConfigError, match="use one of: 'celeba', 'folder', 'glasses'"):
         STGAN.build_dataset(STGANDataConfig(dataset="photos"), "train")
 
 

@@ -16,8 +16,8 @@ from compogan.config import load_config, section_object
 from compogan.errors import ConfigError, InputError
 from compogan.geometry import affine_to_matrix, sl3_to_matrix
 from compogan.io.checkpoints import read_weights
-from compogan.models.stgan import STGAN, STGANConfig, STGANDataConfig, WarpPredictor
-from compogan.nn import init_weights
+from compogan.models.stgan import STGAN, STGANConfig, STGANDataConfig
+from compogan.nn import WarpPredictor, init_weights
 from compogan.registry import get_model_class
 from compogan.train import Trainer
 from compogan.train.schedules import build_schedulers

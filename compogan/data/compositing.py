@@ -1,8 +1,9 @@
 """Real-image data sets for ST-GAN: a folder of backgrounds, foregrounds and reals, and CelebA.
 
-Both serve the ST-GAN batch contract of :class:`compogan.data.synthetic.faces.GlassesCompositing`
-without "target" and "landmarks" (unknown for real images; ST-GAN's adversarial training needs
-only the other four). Each item is a dict of tensors, with S the data set's ``size``:
+Both serve the ST-GAN batch contract of
+:class:`compogan.data.synthetic.glasses_compositing.GlassesCompositing` without "target" and
+"landmarks" (unknown for real images; ST-GAN's adversarial training needs only the other four).
+Each item is a dict of tensors, with S the data set's ``size``:
 
 - ``"bg"``: (3, S, S) float32 in [-1, 1], a background;
 - ``"fg"``: (4, S, S) float32, a foreground: colour in [-1, 1] (0 where alpha is 0), alpha in
@@ -31,11 +32,9 @@ from torch import Tensor
 
 from compogan.data.registry import require_root
 from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
-from compogan.data.synthetic.faces import (
-    MIN_SIZE,
-    glasses_to_tensor,
-    sample_face_pose,
-)
+from compogan.data.synthetic.drawing import MIN_SIZE
+from compogan.data.synthetic.faces import sample_face_pose
+from compogan.data.synthetic.glasses import glasses_to_tensor
 from compogan.data.transforms import resize
 from compogan.errors import ConfigError, InputError
 from compogan.geometry import NUM_SL3_PARAMS, sl3_to_matrix, warp_image

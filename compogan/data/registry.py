@@ -34,7 +34,7 @@ BUILTIN_DATASETS: dict[tuple[str, str], str] = {
     ("paired", "folder"): "compogan.data.paired:paired_folder_dataset",
     ("inpainting", "skimage"): "compogan.data.inpainting:skimage_inpainting_dataset",
     ("inpainting", "folder"): "compogan.data.inpainting:inpainting_folder_dataset",
-    ("compositing", "glasses"): "compogan.data.synthetic.glasses:glasses_dataset",
+    ("compositing", "glasses"): "compogan.data.synthetic.glasses_compositing:glasses_dataset",
     ("compositing", "folder"): "compogan.data.compositing:compositing_folder_dataset",
     ("compositing", "celeba"): "compogan.data.compositing:celeba_glasses_dataset",
 }

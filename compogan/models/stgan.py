@@ -46,7 +46,6 @@ Choices where the paper and the reference code differ, or neither says:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,12 +69,12 @@ from compogan.geometry import (
 from compogan.losses import AdversarialLoss, gradient_penalty
 from compogan.models.base import GANModel
 from compogan.models.phases import Phase, StepState
-from compogan.nn import ConvNormAct, init_weights
-from compogan.nn.discriminators import StridedCritic, pad_to_even
+from compogan.nn import init_weights
+from compogan.nn.discriminators import StridedCritic
+from compogan.nn.warp import WarpPredictor
 
 WARP_PARAMS = {"homography": NUM_SL3_PARAMS, "affine": NUM_AFFINE_PARAMS}
 COMPOSITIONS = ("true", "additive")
-PREDICTOR_IN_CHANNELS = 7  # background RGB + warped foreground RGBA
 _ALPHA_EPSILON = 1e-6
 
 
@@ -202,72 +201,6 @@ def predictor_names(warp_n: int) -> tuple[str, ...]:
     return tuple(f"G{k}" for k in range(1, warp_n + 1))
 
 
-# ---- networks ----------------------------------------------------------------------------------
-class WarpPredictor(nn.Module):
-    """ST-GAN's geometric predictor: a warp update dp from a background and a warped foreground.
-
-    Layout: 4x4 stride-2 convolutions with ReLU and no normalisation (widths 32..512); after each,
-    the input image average-pooled by 2 is concatenated to the features again (multi-resolution
-    input); then a fully connected layer of ``fc_dim`` with ReLU and one to ``n_params``. Sizes
-    halve rounding up (odd sizes are padded at the bottom/right), so 144 px gives 72, 36, 18, 9,
-    5. Weights are N(0, init_std) and biases 0, so a fresh predictor outputs dp ≈ 0.
-
-    Shapes: (N, in_channels, image_size, image_size) -> dp (N, n_params).
-
-    Args:
-        image_size: square input size (fixes the fully connected layer's input size).
-        n_params: warp parameters per update (8 homography, 6 affine).
-        widths: channels of the stride-2 convolutions.
-        fc_dim: width of the hidden fully connected layer.
-        in_channels: input channels (background RGB + warped foreground RGBA = 7).
-        init_std: standard deviation of the initial weights.
-    """
-
-    def __init__(
-        self,
-        image_size: int,
-        n_params: int,
-        widths: tuple[int, ...] = (32, 64, 128, 256, 512),
-        fc_dim: int = 256,
-        in_channels: int = PREDICTOR_IN_CHANNELS,
-        init_std: float = 0.01,
-    ) -> None:
-        super().__init__()
-        self.image_size = image_size
-        channels = [in_channels] + [width + in_channels for width in widths]
-        self.convs = nn.ModuleList(
-            ConvNormAct(channels[i], width, 4, stride=2, padding=1, activation="relu")
-            for i, width in enumerate(widths)
-        )
-        final_size = image_size
-        for _ in widths:
-            final_size = math.ceil(final_size / 2)
-        self.fc = nn.Sequential(
-            nn.Linear(channels[-1] * final_size**2, fc_dim),
-            nn.ReLU(),
-            nn.Linear(fc_dim, n_params),
-        )
-        init_weights(self, kind="normal", gain=init_std)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Warp update: (N, C, image_size, image_size) -> (N, n_params).
-
-        Raises:
-            InputError: the input is not image_size x image_size.
-        """
-        if x.shape[-2:] != (self.image_size, self.image_size):
-            raise InputError(
-                f"the warp predictor expects {self.image_size}x{self.image_size} inputs, "
-                f"got {x.shape[-2]}x{x.shape[-1]}"
-            )
-        image = features = x
-        for conv in self.convs:
-            features = conv(pad_to_even(features))
-            image = F.avg_pool2d(pad_to_even(image), 2)
-            features = torch.cat([features, image], dim=1)
-        return self.fc(features.flatten(1))
-
-
 @dataclass
 class Warp:
     """A placement being refined.
@@ -305,9 +238,9 @@ def _resize_rgba(rgba: Tensor, size: int) -> Tensor:
 class STGAN(GANModel):
     """ST-GAN with ``warp_n`` warp predictors ("G1".."GN") and a strided WGAN-GP critic ("D").
 
-    Batches (see :mod:`compogan.data.synthetic.faces`) hold "bg" (N,3,S,S) and "real" (N,3,S,S)
-    in [-1,1], "fg" (N,4,S,S) RGBA (colour in [-1,1], alpha in [0,1]), "init" and "target"
-    (N,3,3) canonical foreground -> background homographies, with S = ``image_size``.
+    Batches (see :mod:`compogan.data.synthetic.glasses_compositing`) hold "bg" (N,3,S,S) and
+    "real" (N,3,S,S) in [-1,1], "fg" (N,4,S,S) RGBA (colour in [-1,1], alpha in [0,1]), "init"
+    and "target" (N,3,3) canonical foreground -> background homographies, with S = ``image_size``.
 
     Training runs ``total_training_steps()`` steps, which ``train.steps`` must equal; the phase
     of each step follows from the model's own step counter (saved with the training state).

@@ -23,15 +23,22 @@ import torch
 from PIL import Image, ImageDraw
 
 from compogan.data.seeded import SeededDataset
+from compogan.data.synthetic.drawing import (
+    SUPERSAMPLING,
+    Color,
+    downsample,
+    image_to_tensor,
+    jitter_color,
+    mix_colors,
+    pick_color,
+)
 from compogan.errors import ConfigError, InputError
 
-Color = tuple[int, int, int]
 Box = tuple[float, float, float, float]
 Point = tuple[float, float]
 Domain = Literal["day", "night"]
 Split = Literal["train", "test"]
 
-SUPERSAMPLING = 2  # _downsample averages 2x2 blocks
 HORIZON_DEPTH = 0.72
 MAX_SCENE_SEED = 2**62
 
@@ -165,21 +172,6 @@ class SceneSpec:
     night_brightness: float
 
 
-def _jitter(rng: np.random.Generator, base: Color, spread: int) -> Color:
-    values = np.clip(np.asarray(base) + rng.integers(-spread, spread + 1, size=3), 0, 255)
-    return (int(values[0]), int(values[1]), int(values[2]))
-
-
-def _pick(rng: np.random.Generator, choices: tuple[Color, ...], spread: int) -> Color:
-    return _jitter(rng, choices[int(rng.integers(len(choices)))], spread)
-
-
-def _mix(a: Color, b: Color, t: float) -> Color:
-    mixed = (1.0 - t) * np.asarray(a, dtype=np.float64) + t * np.asarray(b, dtype=np.float64)
-    values = np.clip(np.round(mixed), 0, 255).astype(int)
-    return (int(values[0]), int(values[1]), int(values[2]))
-
-
 def _sample_hills(rng: np.random.Generator, sky_horizon: Color) -> tuple[HillLayer, ...]:
     count = int(rng.integers(1, 4))
     near_base = float(rng.uniform(0.66, 0.78))
@@ -190,14 +182,14 @@ def _sample_hills(rng: np.random.Generator, sky_horizon: Color) -> tuple[HillLay
         amplitudes = tuple(float(a) for a in rng.uniform(0.3, 1.0, size=waves) * scale / waves)
         frequencies = tuple(float(f) for f in rng.uniform(0.5, 3.5, size=waves))
         phases = tuple(float(p) for p in rng.uniform(0.0, 2.0 * math.pi, size=waves))
-        green = _jitter(rng, (80, 148, 62), 22)
+        green = jitter_color(rng, (80, 148, 62), 22)
         layers.append(
             HillLayer(
                 base=near_base - distance * float(rng.uniform(0.07, 0.12)),
                 amplitudes=amplitudes,
                 frequencies=frequencies,
                 phases=phases,
-                color=_mix(green, sky_horizon, 0.3 * distance),
+                color=mix_colors(green, sky_horizon, 0.3 * distance),
             )
         )
     return tuple(layers)
@@ -253,7 +245,9 @@ def _sample_house(
     for (row, col), is_lit in zip(cells, lit, strict=True):
         cx, cy = x0 + (col + 0.5) * cell_w, top + (row + 0.5) * cell_h
         half_w, half_h = fill * cell_w / 2, fill * cell_h / 2
-        warm = _jitter(rng, (255, 212, 112), 14) if is_lit else _jitter(rng, (22, 24, 38), 6)
+        warm = (
+            jitter_color(rng, (255, 212, 112), 14) if is_lit else jitter_color(rng, (22, 24, 38), 6)
+        )
         windows.append(
             Window((cx - half_w, cy - half_h, cx + half_w, cy + half_h), bool(is_lit), warm)
         )
@@ -270,10 +264,10 @@ def _sample_house(
         roof=roof,
         door=door,
         windows=tuple(windows),
-        wall_color=_pick(rng, _WALL_COLORS, 12),
-        roof_color=_pick(rng, _ROOF_COLORS, 12),
-        door_color=_pick(rng, _DOOR_COLORS, 10),
-        glass_color=_jitter(rng, (150, 190, 215), 15),
+        wall_color=pick_color(rng, _WALL_COLORS, 12),
+        roof_color=pick_color(rng, _ROOF_COLORS, 12),
+        door_color=pick_color(rng, _DOOR_COLORS, 10),
+        glass_color=jitter_color(rng, (150, 190, 215), 15),
     )
 
 
@@ -306,8 +300,8 @@ def _sample_tree(rng: np.random.Generator, ground: HillLayer) -> Tree:
         trunk=(center - trunk_half, crown_bottom - 0.01, center + trunk_half, bottom),
         crown=(center - crown_width / 2, bottom - height, center + crown_width / 2, crown_bottom),
         crown_shape=shape,
-        trunk_color=_jitter(rng, (100, 70, 40), 12),
-        crown_color=_jitter(rng, crown_base, 18),
+        trunk_color=jitter_color(rng, (100, 70, 40), 12),
+        crown_color=jitter_color(rng, crown_base, 18),
     )
 
 
@@ -323,21 +317,21 @@ def _sample_stars(rng: np.random.Generator) -> tuple[Star, ...]:
 
 def sample_scene_from_rng(rng: np.random.Generator) -> SceneSpec:
     """Draw a random :class:`SceneSpec`, consuming only ``rng``."""
-    sky_horizon_day = _jitter(rng, (178, 210, 240), 15)
+    sky_horizon_day = jitter_color(rng, (178, 210, 240), 15)
     hills = _sample_hills(rng, sky_horizon_day)
     sun_radius = float(rng.uniform(0.04, 0.08))
     sun_center = (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.07, 0.3)))
     houses = _sample_houses(rng, hills[-1])
     trees = tuple(_sample_tree(rng, hills[-1]) for _ in range(int(rng.integers(0, 6))))
     return SceneSpec(
-        sky_top_day=_jitter(rng, (72, 132, 215), 20),
+        sky_top_day=jitter_color(rng, (72, 132, 215), 20),
         sky_horizon_day=sky_horizon_day,
-        sky_top_night=_jitter(rng, (5, 7, 24), 4),
-        sky_horizon_night=_jitter(rng, (24, 34, 70), 8),
+        sky_top_night=jitter_color(rng, (5, 7, 24), 4),
+        sky_horizon_night=jitter_color(rng, (24, 34, 70), 8),
         sun_center=sun_center,
         sun_radius=sun_radius,
-        sun_color=_jitter(rng, (255, 242, 185), 10),
-        moon_color=_jitter(rng, (236, 236, 216), 8),
+        sun_color=jitter_color(rng, (255, 242, 185), 10),
+        moon_color=jitter_color(rng, (236, 236, 216), 8),
         hills=hills,
         houses=houses,
         trees=trees,
@@ -465,17 +459,11 @@ def _add_stars(image: np.ndarray, spec: SceneSpec, sky_coverage: np.ndarray) -> 
     image[rows, cols] = np.maximum(image[rows, cols], star_rgb)
 
 
-def _downsample(image: np.ndarray) -> np.ndarray:
-    """Average 2x2 blocks: (2S, 2S, ...) → (S, S, ...)."""
-    total = image[0::2, 0::2] + image[1::2, 0::2] + image[0::2, 1::2] + image[1::2, 1::2]
-    return total * np.float32(0.25)
-
-
 def _colorize(layout: _Layout, spec: SceneSpec, size: int, domain: Domain) -> np.ndarray:
     """Colour the layout: surfaces at 2x then averaged, plus the (smooth) sky by its coverage."""
     palette = np.stack(layout.day if domain == "day" else layout.night).astype(np.float32)
-    surfaces = _downsample(np.take(palette, layout.ids, axis=0))
-    sky_coverage = _downsample((layout.ids == 0).astype(np.float32))
+    surfaces = downsample(np.take(palette, layout.ids, axis=0))
+    sky_coverage = downsample((layout.ids == 0).astype(np.float32))
     image = surfaces + sky_coverage[..., None] * _sky(spec, size, domain)
     if domain == "night":
         _add_stars(image, spec, sky_coverage)
@@ -513,12 +501,6 @@ def scene_layout(spec: SceneSpec, size: int) -> np.ndarray:
     layout = _Layout(spec, size * SUPERSAMPLING)
     classes = np.asarray(layout.classes, dtype=np.uint8)
     return classes[layout.ids[::SUPERSAMPLING, ::SUPERSAMPLING]]
-
-
-def image_to_tensor(image: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 image → (3, H, W) float32 tensor in [-1, 1]."""
-    chw = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-    return chw.to(torch.float32) / 127.5 - 1.0
 
 
 class DayNightScenes(SeededDataset):

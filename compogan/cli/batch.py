@@ -1,0 +1,102 @@
+"""The shared shape of every batch command: files and folders in, one output per input.
+
+:func:`plan_batch` finds and checks every input and its output ``out/<stem>.png`` before a model
+loads (refusing name clashes); :func:`write_batch` saves each result atomically with a progress
+bar and reports the inputs that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compogan.errors import InputError
+
+if TYPE_CHECKING:
+    from compogan.pipelines.base import PipelineResult
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Image files in, one output file per input (``out/<stem>.png``); see :func:`plan_batch`.
+
+    Attributes:
+        out: the output folder.
+        sources: the input image files, in order.
+        targets: the output file of each.
+        what: what the inputs are called in messages ("inputs", "backgrounds").
+    """
+
+    out: Path
+    sources: tuple[Path, ...]
+    targets: tuple[Path, ...]
+    what: str
+
+
+def plan_batch(
+    inputs: Sequence[Path],
+    out: Path,
+    what: str = "inputs",
+    check: Callable[[Path], object] | None = None,
+) -> Batch:
+    """Every image file among ``inputs`` (files and folders) with its output ``out/<stem>.png``,
+    all checked before a model loads.
+
+    Args:
+        inputs: image files and folders of them.
+        out: the output folder.
+        what: what the inputs are called in messages.
+        check: reads and checks one input, raising InputError (default: the image loads).
+
+    Raises:
+        InputError: a missing file or folder, a folder without images, an input ``check``
+            refuses, or two inputs whose outputs would be the same file.
+    """
+    from compogan.io.images import list_images, load_image
+
+    sources = tuple(list_images(*inputs))
+    targets = tuple(out / f"{source.stem}.png" for source in sources)
+    first_source: dict[Path, Path] = {}
+    for source, target in zip(sources, targets, strict=True):
+        if target in first_source:
+            raise InputError(
+                f"several {what} would be written to {target} ({first_source[target]} and "
+                f"{source}); rename them or run them separately"
+            )
+        first_source[target] = source
+    for source in sources:
+        (check or load_image)(source)
+    return Batch(out, sources, targets, what)
+
+
+def write_batch(
+    batch: Batch,
+    results: Iterable[PipelineResult | InputError],
+    extras: Collection[str] = (),
+) -> int:
+    """Save each result at its input's target (atomically, with its ``extras``), showing a
+    progress bar for more than one input; returns how many were written.
+
+    A result may be the InputError of an input that failed when the command carries on with the
+    others; the failures are raised together once every other result is written.
+
+    Raises:
+        InputError: some inputs failed (the message counts them and names the first).
+    """
+    from compogan.pipelines.base import progress_bar
+
+    failures: list[str] = []
+    pairs = zip(batch.sources, batch.targets, results, strict=True)
+    for source, target, result in progress_bar(pairs, total=len(batch.sources)):
+        if isinstance(result, InputError):
+            failures.append(f"{source.name}: {result}")
+            continue
+        result.save(target, extras)
+    if failures:
+        raise InputError(
+            f"{len(failures)} of {len(batch.sources)} {batch.what} failed, the others were "
+            f"written to {batch.out} (first: {failures[0]})"
+        )
+    return len(batch.sources)
