@@ -86,7 +86,9 @@ def quality(minutes: float, run_dir: Path, evaluate_only: bool) -> dict:
         "train.progress=false",
     ]
     config = load_config(CycleGAN, config_path, overrides)
-    trainer = Trainer(CycleGAN, config, run_dir, device="cpu")
+    trainer = Trainer(
+        CycleGAN, config, run_dir, resume=evaluate_only, device="cpu", overwrite=not evaluate_only
+    )
     result = trainer.fit() if not evaluate_only else None
     test_set = CycleGAN.build_dataset(trainer.model.data_config, "test", seed=config.train.seed)
     methods = {}

@@ -156,7 +156,7 @@ def train_stage(
     run_dir = Path(run_dir)
     torch.set_num_threads(threads)
     config = stage_config(mode, minutes, run_dir, overrides)
-    result = Trainer(EdgeConnect, config, run_dir / mode, device="cpu").fit()
+    result = Trainer(EdgeConnect, config, run_dir / mode, device="cpu", overwrite=True).fit()
     return {"mode": mode, "steps": result.step, "seconds": result.seconds, "threads": threads}
 
 

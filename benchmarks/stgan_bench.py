@@ -49,13 +49,16 @@ def quality(config_path: Path, overrides: list[str], run_dir: Path) -> dict:
             ),
             run_dir,
             device="cpu",
+            overwrite=True,
         )
         first.fit()
         test_set = STGAN.build_dataset(first.model.data_config, "test", seed=config.train.seed)
         rows["supervised only (G1)"] = mean_corner_errors(
             first.model.eval(), test_set, 1, REPORT_SIZE
         )
-    trainer = Trainer(STGAN, config, run_dir, resume=supervised > 0, device="cpu")
+    trainer = Trainer(
+        STGAN, config, run_dir, resume=supervised > 0, device="cpu", overwrite=supervised == 0
+    )
     result = trainer.fit()
     model = trainer.model.eval()
     test_set = test_set or STGAN.build_dataset(model.data_config, "test", seed=config.train.seed)

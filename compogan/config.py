@@ -8,12 +8,33 @@ An experiment config has three sections:
 
 YAML files in ``configs/`` hold those sections; dotlist overrides such as ``train.steps=2000`` are
 merged last. Unknown keys and wrongly typed values raise :class:`~compogan.errors.ConfigError`.
+
+Value ranges are declared on the dataclass fields and checked for every section when the config
+is built (:func:`load_config`, :func:`validate_config`), before a run directory exists::
+
+    @dataclass
+    class MyConfig:
+        ngf: int = ranged(64, ge=1)                 # an integer >= 1
+        lr: float = ranged(2e-4, gt=0)              # a finite number > 0
+        dropout: float = ranged(0.0, ge=0, lt=1)    # 0 <= dropout < 1
+        stop_after: int | None = ranged(None, ge=1) # None, or >= 1
+
+        def check(self) -> None:                    # optional: rules across fields
+            if self.a > self.b:                     # reported as "bad config: model: ..."
+                raise ConfigError(f"a ({self.a}) must be <= b ({self.b})")
+
+A field's range is ``field(metadata={RANGE_KEY: Range(...)})``, which :func:`ranged` writes;
+NaN and infinite values are outside every range; lists and tuples of numbers have every element
+checked; nested config dataclasses are checked too; a subclass that redefines only a field's
+default keeps the base class's range. A failure is one ConfigError line naming the key, the
+allowed range and the value.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import math
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +45,131 @@ from omegaconf.errors import OmegaConfBaseException
 from compogan.errors import ConfigError
 
 SCHEDULE_KINDS = ("constant", "linear", "cosine", "step")
+
+RANGE_KEY = "compogan_range"
+"""The key of a field's :class:`Range` in its dataclass ``field(metadata=...)``."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric config field allows: finite, and within the given bounds.
+
+    Attributes:
+        ge: the value must be >= this (None: no lower bound, unless ``gt``).
+        gt: the value must be > this.
+        le: the value must be <= this.
+        lt: the value must be < this.
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` is a finite number inside the bounds."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not math.isfinite(value):
+            return False
+        return (
+            (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
+
+    def describe(self) -> str:
+        """The bounds as text, e.g. ">= 1", "> 0 and < 1", "any finite number"."""
+        parts = [
+            f"{symbol} {bound:g}"
+            for symbol, bound in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
+            if bound is not None
+        ]
+        return " and ".join(parts) or "any finite number"
+
+
+def ranged(
+    default: Any = MISSING,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A dataclass field with a declared :class:`Range` (see the module docstring).
+
+    ``default`` (or ``default_factory`` for lists) is the field's default; None as a value is
+    always allowed for an optional field (``int | None``). For a list or tuple field, every
+    element must be in the range.
+    """
+    metadata = {RANGE_KEY: Range(ge=ge, gt=gt, le=le, lt=lt)}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def check_ranges(config: Any, prefix: str) -> None:
+    """Check every declared range of a config dataclass instance, its nested config
+    dataclasses, and then their ``check()`` hooks, innermost first.
+
+    Args:
+        config: a dataclass instance (a section such as ``TrainConfig()``).
+        prefix: the section's key, e.g. "train", used in messages ("train.steps").
+
+    Raises:
+        ConfigError: a value outside its range (naming the key, the range and the value), or
+            whatever a ``check()`` hook raises.
+    """
+    for spec in dataclasses.fields(config):
+        value = getattr(config, spec.name)
+        key = f"{prefix}.{spec.name}"
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_ranges(value, key)
+            continue
+        allowed = _declared_range(type(config), spec.name)
+        if allowed is None or value is None:
+            continue
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if not allowed.contains(item):
+                raise ConfigError(
+                    f"bad config: {key} must be {allowed.describe()}, got {item!r}"
+                    + (f" in {list(value)!r}" if isinstance(value, list | tuple) else "")
+                )
+    hook = getattr(config, "check", None)
+    if callable(hook):
+        try:
+            hook()
+        except ConfigError as error:
+            raise ConfigError(f"bad config: {prefix}: {error}") from None
+
+
+def _declared_range(config_cls: type, name: str) -> Range | None:
+    """The :class:`Range` of field ``name``, declared on ``config_cls`` or, when a subclass
+    redefines only the field's default (``size: int = 144``), on the nearest base dataclass."""
+    for cls in config_cls.__mro__:
+        spec = getattr(cls, "__dataclass_fields__", {}).get(name)
+        if spec is not None and RANGE_KEY in spec.metadata:
+            return spec.metadata[RANGE_KEY]
+    return None
+
+
+def validate_config(config: DictConfig) -> DictConfig:
+    """Check the declared ranges and ``check()`` hooks of every section (see
+    :func:`check_ranges`); returns ``config``.
+
+    Raises:
+        ConfigError: the first value out of range, naming its key and the allowed range.
+    """
+    for section in config:
+        try:
+            values = OmegaConf.to_object(config[section])
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"bad config: {_one_line(error)}") from None
+        if dataclasses.is_dataclass(values):
+            check_ranges(values, str(section))
+    return config
 
 
 @dataclass
@@ -47,11 +193,22 @@ class ScheduleConfig:
     """
 
     kind: str = "constant"
-    start: float = 0.0
-    end: float = 1.0
-    final: float = 0.0
-    milestones: list[float] = field(default_factory=list)
-    gamma: float = 0.1
+    start: float = ranged(0.0, ge=0, le=1)
+    end: float = ranged(1.0, ge=0, le=1)
+    final: float = ranged(0.0, ge=0)
+    milestones: list[float] = field(default_factory=list, metadata={RANGE_KEY: Range(ge=0, le=1)})
+    gamma: float = ranged(0.1, ge=0)
+
+    def check(self) -> None:
+        """ConfigError for an unknown kind or ``start`` after ``end``."""
+        if self.kind not in SCHEDULE_KINDS:
+            raise ConfigError(
+                f"unknown schedule kind '{self.kind}'; use one of {', '.join(SCHEDULE_KINDS)}"
+            )
+        if self.start > self.end:
+            raise ConfigError(
+                f"a schedule's start ({self.start}) must not come after its end ({self.end})"
+            )
 
 
 @dataclass
@@ -81,20 +238,20 @@ class TrainConfig:
             ``train.init_from.G1=runs/edge`` (see compogan/train/init.py). Ignored on resume.
     """
 
-    steps: int = 1000
-    stop_after: int | None = None
-    max_minutes: float | None = None
-    batch_size: int = 1
-    seed: int = 0
-    num_workers: int = 0
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    log_every: int = 10
-    image_every: int = 500
+    steps: int = ranged(1000, ge=1)
+    stop_after: int | None = ranged(None, ge=1)
+    max_minutes: float | None = ranged(None, gt=0)
+    batch_size: int = ranged(1, ge=1)
+    seed: int = ranged(0, ge=0, lt=2**32)
+    num_workers: int = ranged(0, ge=0)
+    checkpoint_every: int = ranged(500, ge=1)
+    keep_checkpoints: int = ranged(3, ge=1)
+    log_every: int = ranged(10, ge=1)
+    image_every: int = ranged(500, ge=0)
     device: str = "auto"
     bf16: bool = False
     progress: bool = True
-    ema_decay: float = 0.0
+    ema_decay: float = ranged(0.0, ge=0, lt=1)
     init_from: dict[str, str] = field(default_factory=dict)
 
 
@@ -123,7 +280,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        content = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not a YAML text file") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
+    try:
+        content = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigError(
             f"config file {path} is not valid YAML: {error}".splitlines()[0]
@@ -148,7 +311,8 @@ def load_config(
         overrides: ``section.key=value`` strings, e.g. ``["train.steps=2000"]``.
 
     Raises:
-        ConfigError: unknown key, wrong type, malformed override or unreadable file.
+        ConfigError: unknown key, wrong type, a value outside its declared range (see the module
+            docstring), malformed override or unreadable file.
     """
     config = experiment_schema(model_cls)
     try:
@@ -160,7 +324,7 @@ def load_config(
         config = OmegaConf.merge(config, OmegaConf.from_dotlist(list(overrides)))
     except OmegaConfBaseException as error:
         raise ConfigError(f"bad config: {_one_line(error)}") from None
-    return config
+    return validate_config(config)
 
 
 def resume_config(

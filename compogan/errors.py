@@ -28,3 +28,8 @@ class WeightsNotFoundError(CompoganError):
 
 class TrainingDivergedError(CompoganError):
     """A loss became NaN or infinite during training."""
+
+
+class TrainingInterrupted(CompoganError):
+    """Training was stopped by the user (Ctrl-C) after a checkpoint of the current step was
+    saved; ``--resume`` continues from it. The command line exits with status 130."""

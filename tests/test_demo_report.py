@@ -85,3 +85,10 @@ def test_stgan_demo_end_to_end(tmp_path: Path) -> None:
     assert page.count("<tr><td>") >= 3  # error after 0, 1 and 2 warp steps
     assert (tmp_path / "demo" / "faces.png").is_file()
     assert (tmp_path / "demo" / "run" / "model.safetensors").is_file()
+
+
+def test_a_second_demo_into_the_same_folder_replaces_the_first(tmp_path: Path) -> None:
+    run_demo("stgan", tmp_path / "demo", minutes=0.01, device="cpu")
+    (tmp_path / "demo" / "run" / "model.safetensors").write_bytes(b"from the first demo")
+    run_demo("stgan", tmp_path / "demo", minutes=0.01, device="cpu")
+    assert (tmp_path / "demo" / "run" / "model.safetensors").read_bytes() != b"from the first demo"

@@ -102,8 +102,8 @@ def test_official_weights_of_another_task_are_refused_before_they_load(tmp_path:
     with pytest.raises(CheckpointError) as info:
         Translator.from_pretrained(tmp_path, device="cpu")
     assert str(info.value) == (
-        f"{tmp_path} holds official 'edgeconnect' weights, not 'cyclegan'; 'edgeconnect' does "
-        "not serve the translate task"
+        f"{tmp_path} holds official 'edgeconnect' weights, not 'cyclegan' or 'pix2pix'; "
+        "'edgeconnect' does not serve the translate task"
     )
 
 

@@ -91,10 +91,15 @@ def test_single_image_output_matches_translate_tensor(translator: Translator) ->
 
 
 def test_grey_and_rgba_images_are_translated_as_rgb(translator: Translator) -> None:
+    """Colours are translated as RGB; an alpha channel passes through unchanged."""
     grey = Image.new("L", (12, 9), 128)
-    rgba = Image.new("RGBA", (12, 9), (10, 200, 30, 0))
-    for result in translator.map([grey, rgba]):
-        assert result.image.mode == "RGB" and result.image.size == (12, 9)
+    rgba = Image.new("RGBA", (12, 9), (10, 200, 30, 7))
+    grey_result, rgba_result = translator.map([grey, rgba])
+    assert grey_result.image.mode == "RGB" and grey_result.image.size == (12, 9)
+    assert rgba_result.image.mode == "RGBA" and rgba_result.image.size == (12, 9)
+    assert rgba_result.image.getchannel("A").getextrema() == (7, 7)
+    rgb = translator(rgba.convert("RGB")).image
+    assert rgba_result.image.convert("RGB").tobytes() == rgb.tobytes()
 
 
 def test_bad_array_is_an_input_error(translator: Translator) -> None:

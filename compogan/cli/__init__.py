@@ -8,7 +8,7 @@ so ``compogan --help`` and input errors stay fast.
 
 import importlib
 
-from compogan.cli.app import app, main
+from compogan.cli.app import app, describe_commands, main
 from compogan.cli.batch import Batch, plan_batch, write_batch
 
 COMMAND_MODULES = (
@@ -21,5 +21,6 @@ COMMAND_MODULES = (
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)
+describe_commands()
 
 __all__ = ["COMMAND_MODULES", "Batch", "app", "main", "plan_batch", "write_batch"]

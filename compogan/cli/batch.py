@@ -27,12 +27,15 @@ class Batch:
         sources: the input image files, in order.
         targets: the output file of each.
         what: what the inputs are called in messages ("inputs", "backgrounds").
+        skipped: with ``skip_bad``, "name: reason" of each input left out because it failed
+            its check; :func:`write_batch` reports them after writing the others.
     """
 
     out: Path
     sources: tuple[Path, ...]
     targets: tuple[Path, ...]
     what: str
+    skipped: tuple[str, ...] = ()
 
 
 def plan_batch(
@@ -40,6 +43,7 @@ def plan_batch(
     out: Path,
     what: str = "inputs",
     check: Callable[[Path], object] | None = None,
+    skip_bad: bool = False,
 ) -> Batch:
     """Every image file among ``inputs`` (files and folders) with its output ``out/<stem>.png``,
     all checked before a model loads.
@@ -49,10 +53,13 @@ def plan_batch(
         out: the output folder.
         what: what the inputs are called in messages.
         check: reads and checks one input, raising InputError (default: the image loads).
+        skip_bad: leave out the inputs ``check`` refuses (listed in ``Batch.skipped``) instead
+            of refusing the whole batch (the default: nothing is written at all).
 
     Raises:
         InputError: a missing file or folder, a folder without images, an input ``check``
-            refuses, or two inputs whose outputs would be the same file.
+            refuses (without ``skip_bad``; with it, when every input is refused), two inputs
+            whose outputs would be the same file, or an output folder that is a file.
     """
     from compogan.io.images import list_images, load_image
 
@@ -66,9 +73,28 @@ def plan_batch(
                 f"{source}); rename them or run them separately"
             )
         first_source[target] = source
-    for source in sources:
-        (check or load_image)(source)
-    return Batch(out, sources, targets, what)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+    kept: list[int] = []
+    skipped: list[str] = []
+    for index, source in enumerate(sources):
+        try:
+            (check or load_image)(source)
+        except InputError as error:
+            if not skip_bad:
+                raise
+            skipped.append(f"{source}: {error}")
+            continue
+        kept.append(index)
+    if not kept:
+        raise InputError(f"all {len(sources)} {what} were skipped (first: {skipped[0]})")
+    return Batch(
+        out,
+        tuple(sources[i] for i in kept),
+        tuple(targets[i] for i in kept),
+        what,
+        tuple(skipped),
+    )
 
 
 def write_batch(
@@ -82,11 +108,16 @@ def write_batch(
     A result may be the InputError of an input that failed when the command carries on with the
     others; the failures are raised together once every other result is written.
 
+    Temporary files a killed earlier run left in the output folder are removed first.
+
     Raises:
-        InputError: some inputs failed (the message counts them and names the first).
+        InputError: some inputs failed or were skipped (the message counts them and names
+            every skipped one).
     """
+    from compogan.io.atomic import remove_stale_temporaries
     from compogan.pipelines.base import progress_bar
 
+    remove_stale_temporaries(batch.out)
     failures: list[str] = []
     pairs = zip(batch.sources, batch.targets, results, strict=True)
     for source, target, result in progress_bar(pairs, total=len(batch.sources)):
@@ -94,6 +125,15 @@ def write_batch(
             failures.append(f"{source.name}: {result}")
             continue
         result.save(target, extras)
+    if batch.skipped:
+        total = len(batch.sources) + len(batch.skipped)
+        raise InputError(
+            f"skipped {len(batch.skipped)} of {total} {batch.what}, the others were written to "
+            f"{batch.out}"
+            + (f" ({len(failures)} more failed)" if failures else "")
+            + ": "
+            + "; ".join(batch.skipped)
+        )
     if failures:
         raise InputError(
             f"{len(failures)} of {len(batch.sources)} {batch.what} failed, the others were "

@@ -34,6 +34,10 @@ def compose_command(
     save_warp: Annotated[
         bool, typer.Option("--save-warp", help="also write the final homography as JSON")
     ] = False,
+    skip_bad: Annotated[
+        bool,
+        typer.Option("--skip-bad", help="process the other inputs when some cannot be read"),
+    ] = False,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Place a foreground on backgrounds, e.g. `compogan compose -w RUN --fg g.png --bg f.jpg`."""
@@ -64,7 +68,7 @@ def compose_command(
         compositor(foreground, background, init=placement, keep_steps=steps).save(out, extras)
         typer.echo(f"wrote 1 composite(s) to {out}")
         return
-    batch = plan_batch(bg, out, "backgrounds", check)
+    batch = plan_batch(bg, out, "backgrounds", check, skip_bad=skip_bad)
     compositor = Compositor.from_pretrained(weights, device)
 
     def composites() -> Iterator[PipelineResult | InputError]:

@@ -62,14 +62,18 @@ def inpaint_command(
     blend: Annotated[
         str, typer.Option("--blend", help="none, or poisson: blend the fill into its context")
     ] = "none",
+    skip_bad: Annotated[
+        bool,
+        typer.Option("--skip-bad", help="process the other inputs when some cannot be read"),
+    ] = False,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Fill holes with EdgeConnect: `compogan inpaint -w RUN photo.jpg --mask hole.png -o out/`."""
-    from compogan.data.masks import load_mask_file
+    batch = plan_batch(inputs, out, skip_bad=skip_bad)
+    masks = mask_for_each_image(batch.sources, mask)
+    from compogan.data.masks import load_mask_file  # after the image checks: torch takes seconds
     from compogan.pipelines import Inpainter
 
-    batch = plan_batch(inputs, out)
-    masks = mask_for_each_image(batch.sources, mask)
     for path in dict.fromkeys([*masks, *([edges] if edges is not None else [])]):
         load_mask_file(path)
     inpainter = Inpainter.from_pretrained(weights, device, work_size=work_size, blend=blend)

@@ -8,7 +8,22 @@ from typing import Annotated
 import typer
 
 from compogan.cli.app import app
-from compogan.errors import ConfigError
+from compogan.errors import CheckpointError, ConfigError
+
+
+def check_output_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an output folder that is a file, or one that holds anything (unless
+    ``overwrite``), before any work is done.
+
+    Raises:
+        ConfigError: one line saying what to do.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir} is a file, not a folder; choose another output folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise ConfigError(
+            f"{out_dir} is not empty; choose a new folder, or pass --overwrite to replace it"
+        )
 
 
 @app.command("models")
@@ -36,25 +51,37 @@ def train_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="continue the run in --run-dir from its checkpoint")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="delete the earlier run in --run-dir and start afresh"),
+    ] = False,
     device: Annotated[
         str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps")
     ] = None,
 ) -> None:
-    """Train a model, e.g. `compogan train cyclegan -c configs/cyclegan/day2night.yaml`."""
+    """Train a model, e.g. `compogan train cyclegan -c configs/cyclegan/day2night.yaml`.
+
+    A fresh run refuses a --run-dir that holds an earlier run: continue that one with
+    --resume, choose a new folder, or pass --overwrite to delete it first. Ctrl-C stops after
+    the current step and saves its checkpoint (a second Ctrl-C quits at once).
+    """
     from compogan.config import load_config, resume_config
     from compogan.registry import get_model_class
     from compogan.train import Trainer, make_run_dir
     from compogan.train.distributed import shutdown_distributed
+    from compogan.train.trainer import check_run_dir
 
     model_cls = get_model_class(model)
     if resume and run_dir is None:
         raise ConfigError("--resume needs --run-dir pointing at the run to continue")
+    run_dir = run_dir or make_run_dir(model)
+    check_run_dir(run_dir, resume, overwrite)
     if resume and config is None:
         experiment = resume_config(model_cls, run_dir, overrides or [])
     else:
         experiment = load_config(model_cls, config, overrides or [])
     try:
-        trainer = Trainer(model_cls, experiment, run_dir or make_run_dir(model), resume, device)
+        trainer = Trainer(model_cls, experiment, run_dir, resume, device, overwrite=overwrite)
         result = trainer.fit()
     finally:
         shutdown_distributed()
@@ -67,14 +94,26 @@ def convert_command(
     model: Annotated[str, typer.Argument(help="model whose official weights to convert")],
     source: Annotated[Path, typer.Argument(help="official .pth file or folder of them")],
     out_dir: Annotated[Path, typer.Argument(help="directory to write config.json + safetensors")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace what out_dir holds")
+    ] = False,
 ) -> None:
-    """Convert official weights: `compogan convert edgeconnect places2/ models/places2`."""
+    """Convert official weights: `compogan convert edgeconnect places2/ models/places2`.
+
+    out_dir must be new or empty unless --overwrite; it appears complete or not at all.
+    """
     from compogan.interop import import_official
+    from compogan.io.atomic import atomic_dir
     from compogan.registry import get_model_class
 
     get_model_class(model)
+    check_output_dir(out_dir, overwrite)
     converted = import_official(model, source)
-    converted.save_pretrained(out_dir)
+    try:
+        with atomic_dir(out_dir) as tmp:
+            converted.save_pretrained(tmp)
+    except OSError as error:
+        raise CheckpointError(f"cannot write {out_dir}: {error.strerror or error}") from None
     typer.echo(f"converted {', '.join(converted.loaded_networks)} from {source} into {out_dir}")
 
 

@@ -23,12 +23,20 @@ def translate_command(
         typer.Option("--direction", help="e.g. AtoB or BtoA (default: the model's first)"),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 4,
+    tile_size: Annotated[
+        int,
+        typer.Option("--tile-size", min=0, help="translate larger images in tiles (0: never)"),
+    ] = 1024,
+    skip_bad: Annotated[
+        bool,
+        typer.Option("--skip-bad", help="process the other inputs when some cannot be read"),
+    ] = False,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Translate images, e.g. `compogan translate --weights RUN photo.jpg --out out/`."""
-    from compogan.pipelines import Translator
+    batch = plan_batch(inputs, out, skip_bad=skip_bad)
+    from compogan.pipelines import Translator  # after the input checks: torch takes seconds
 
-    batch = plan_batch(inputs, out)
-    translator = Translator.from_pretrained(weights, device)
+    translator = Translator.from_pretrained(weights, device, tile_size=tile_size)
     results = translator.map(batch.sources, direction=direction, batch_size=batch_size)
     typer.echo(f"wrote {write_batch(batch, results)} image(s) to {out}")

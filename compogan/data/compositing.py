@@ -38,7 +38,13 @@ from compogan.data.synthetic.glasses import glasses_to_tensor
 from compogan.data.transforms import resize
 from compogan.errors import ConfigError, InputError
 from compogan.geometry import NUM_SL3_PARAMS, sl3_to_matrix, warp_image
-from compogan.io.images import has_alpha, list_images, load_image, pil_to_tensor
+from compogan.io.images import (
+    check_headers,
+    has_alpha,
+    list_images,
+    load_image,
+    pil_to_tensor,
+)
 
 FOLDER_SPLITS = ("train", "test")
 CELEBA_SPLITS = ("train", "val", "test")
@@ -235,6 +241,7 @@ class CompositingFolder(_CompositingData):
         self.backgrounds = _folder_images(self.root / BACKGROUNDS_FOLDER, FOLDER_LAYOUT)
         self.reals = _folder_images(self.root / REALS_FOLDER, FOLDER_LAYOUT)
         self.foregrounds = _folder_images(self.root / FOREGROUNDS_FOLDER, FOLDER_LAYOUT)
+        check_headers([*self.backgrounds, *self.reals, *self.foregrounds], f"images in '{root}'")
         check_foregrounds(self.foregrounds)
 
     def load_scene(self, path: Path, pose: np.ndarray) -> Tensor:
@@ -382,7 +389,7 @@ def _celeba_split_names(root: Path, names: list[str], split: str) -> list[str]:
 
 
 def _check_celeba_images(folder: Path, names: list[str]) -> None:
-    """InputError unless every named image is in ``folder``."""
+    """InputError unless every named image is in ``folder`` with a readable header."""
     if not folder.is_dir():
         raise InputError(f"missing folder '{folder}'; {CELEBA_LAYOUT}")
     present = {entry.name for entry in folder.iterdir()}
@@ -393,6 +400,7 @@ def _check_celeba_images(folder: Path, names: list[str]) -> None:
             f"{CELEBA_ATTRIBUTES_FILE} (first missing: '{missing[0]}'); download the complete "
             "img_align_celeba"
         )
+    check_headers([folder / name for name in names], f"CelebA images in '{folder}'")
 
 
 class CelebAGlasses(_CompositingData):

@@ -17,7 +17,7 @@ from compogan.data.registry import require_root
 from compogan.data.seeded import TRAIN_SPLIT, SeededDataset
 from compogan.data.transforms import ImageTransform
 from compogan.errors import InputError
-from compogan.io.images import list_images, load_image
+from compogan.io.images import check_headers, list_images, load_image
 
 
 def _layout_hint(root: Path, phase: str) -> str:
@@ -33,6 +33,7 @@ class UnpairedImageFolder(SeededDataset):
     training transform (random crop, random flip); in any other phase (e.g. "test") B is
     ``B[i % len(B)]`` and both are resized and centre-cropped. Each item is
     ``{"A": (3, crop_size, crop_size), "B": (3, crop_size, crop_size)}``, float32 in ``[-1, 1]``.
+    Every file's header is read when the dataset is made, so a corrupt file is refused up front.
 
     Per item, random numbers are drawn in this order: B index, A crop and flip, B crop and flip.
     """
@@ -67,11 +68,13 @@ class UnpairedImageFolder(SeededDataset):
         if not folder.is_dir():
             raise InputError(f"missing folder '{folder}'; {_layout_hint(self.root, self.phase)}")
         try:
-            return list_images(folder)
+            paths = list_images(folder)
         except InputError:
             raise InputError(
                 f"no images in '{folder}'; {_layout_hint(self.root, self.phase)}"
             ) from None
+        check_headers(paths, f"images in '{folder}'")
+        return paths
 
     def _index_b(self, index: int, rng: np.random.Generator) -> int:
         """The B image of item ``index``: random in training (unpaired), else ``index % len(B)``."""

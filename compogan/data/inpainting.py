@@ -34,7 +34,13 @@ from compogan.data.transforms import (
     resize_shorter,
 )
 from compogan.errors import ConfigError, InputError
-from compogan.io.images import IMAGE_SUFFIXES, list_images, load_image, pil_to_tensor
+from compogan.io.images import (
+    IMAGE_SUFFIXES,
+    check_headers,
+    list_images,
+    load_image,
+    pil_to_tensor,
+)
 
 DEFAULT_MASK_KIND = "free_form"
 
@@ -66,8 +72,9 @@ def _suffix_list() -> str:
 def folder_images(folder: str | Path, what: str) -> list[Path]:
     """The sorted image files directly inside ``folder``.
 
-    Raises InputError naming the folder (described as ``what``) when it is missing, not a
-    folder, or holds no images.
+    Every file's header is read up front (:func:`compogan.io.images.check_headers`). Raises
+    InputError naming the folder (described as ``what``) when it is missing, not a folder,
+    holds no images or holds a file that is not a readable image.
     """
     path = Path(folder)
     if not path.exists():
@@ -75,11 +82,13 @@ def folder_images(folder: str | Path, what: str) -> list[Path]:
     if not path.is_dir():
         raise InputError(f"{what} folder '{path}' is not a folder; pass a folder of images")
     try:
-        return list_images(path)
+        images = list_images(path)
     except InputError:
         raise InputError(
             f"{what} folder '{path}' holds no images; add {_suffix_list()} files"
         ) from None
+    check_headers(images, f"{what} files in '{path}'")
+    return images
 
 
 def _check_size(size: int) -> None:

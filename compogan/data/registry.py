@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from torch.utils.data import Dataset
 
+from compogan.config import ranged
 from compogan.errors import ConfigError
 
 DatasetFactory = Callable[[Any, str, int], Dataset]
@@ -57,9 +58,9 @@ class DataConfig:
 
     dataset: str = ""
     root: str = ""
-    size: int = 256
-    length: int = 2000
-    test_length: int = 64
+    size: int = ranged(256, ge=1)
+    length: int = ranged(2000, ge=1)
+    test_length: int = ranged(64, ge=1)
 
     def split_length(self, split: str) -> int:
         """``length`` for "train", ``test_length`` for "test"."""

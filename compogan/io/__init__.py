@@ -1,6 +1,6 @@
 """Input and output: validated image loading, atomic saving, pretrained-model directories."""
 
-from compogan.io.atomic import atomic_dir, atomic_path
+from compogan.io.atomic import atomic_dir, atomic_path, remove_stale_temporaries
 from compogan.io.images import (
     ImageLike,
     has_alpha,
@@ -24,6 +24,7 @@ __all__ = [
     "pad_to_multiple",
     "pil_to_mask",
     "pil_to_tensor",
+    "remove_stale_temporaries",
     "save_image",
     "tensor_to_pil",
     "to_pil",

@@ -8,24 +8,31 @@ refuses decompression bombs before decoding, and turns every decoding failure in
 
 Tensor conventions: images are float32 ``(C, H, W)`` in ``[-1, 1]``; masks are ``(1, H, W)``
 in ``[0, 1]``.
+
+Torch is imported only by the functions that make or read tensors, so that listing and checking
+input files (what a command does before it loads a model) does not wait for it.
 """
+
+from __future__ import annotations
 
 import os
 import struct
 import threading
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from compogan.errors import ConfigError, InputError
 from compogan.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -277,6 +284,43 @@ def list_images(*paths: str | Path) -> list[Path]:
     return found
 
 
+HEADER_PROGRESS_FROM = 2000
+"""Folders with at least this many images show a progress bar while their headers are read."""
+
+
+def check_headers(paths: Sequence[Path], what: str = "images") -> None:
+    """Open every image file's header (format, size; no pixel data is decoded), so that a
+    dataset with a corrupt or oversized file fails before training starts rather than when the
+    loader reaches it. Shows a progress bar on stderr for :data:`HEADER_PROGRESS_FROM` files or
+    more.
+
+    Raises:
+        InputError: one line counting the unreadable files and naming the first.
+    """
+    from tqdm import tqdm
+
+    limit = resolve_max_pixels()
+    bad: list[str] = []
+    checking = tqdm(
+        paths,
+        desc=f"checking {what}",
+        unit="file",
+        disable=len(paths) < HEADER_PROGRESS_FROM,
+        leave=False,
+    )
+    for path in checking:
+        try:
+            _check_is_file(path)
+            with _pil_pixel_limit(limit), Image.open(path, formats=_READ_FORMATS) as image:
+                _check_pixel_count(path, image.size, limit)
+        except InputError as error:
+            bad.append(str(error))
+        except _DECODE_ERRORS as error:
+            bad.append(str(_open_error(path, error)))
+    if bad:
+        raise InputError(f"{len(bad)} of {len(paths)} {what} cannot be used (first: {bad[0]})")
+
+
 def _images_in_folder(folder: Path) -> list[Path]:
     """The sorted image files directly inside ``folder``; InputError if there are none."""
     images = sorted(child for child in folder.iterdir() if _is_image_file(child))
@@ -327,7 +371,7 @@ def _as_pil(image: Image.Image | torch.Tensor | np.ndarray) -> Image.Image:
     """Convert a PIL image, image tensor or numpy array to a PIL image."""
     if isinstance(image, Image.Image):
         return image
-    if isinstance(image, torch.Tensor):
+    if type(image).__module__.startswith("torch"):
         return tensor_to_pil(image)
     if isinstance(image, np.ndarray):
         return array_to_pil(image)
@@ -371,6 +415,42 @@ def to_pil(image: ImageLike, mode: str = "RGB") -> Image.Image:
     return load_image(image, mode=mode)
 
 
+def split_alpha(image: ImageLike) -> tuple[Image.Image, Image.Image | None]:
+    """An input image as RGB and, when it has one, its alpha channel ("L"), so that a pipeline
+    can pass the alpha through to its output unchanged (:func:`with_alpha`).
+
+    Files with alpha or a transparent colour / palette entry, PIL images with alpha (RGBA, LA,
+    PA, or a transparent colour) and (H, W, 4) uint8 arrays have one; other inputs give None.
+
+    Raises:
+        InputError: an unreadable file or an array of another shape or dtype.
+    """
+    if isinstance(image, np.ndarray):
+        if image.ndim == 3 and image.shape[-1] == 4:
+            rgba = to_pil(image, mode="RGBA")
+            return rgba.convert("RGB"), rgba.getchannel("A")
+        return to_pil(image), None
+    if isinstance(image, Image.Image):
+        if not _has_transparency(image):
+            return image.convert("RGB"), None
+        rgba = image.convert("RGBA")
+        return rgba.convert("RGB"), rgba.getchannel("A")
+    if not has_alpha(image):
+        return load_image(image), None
+    rgba = load_image(image, mode="RGBA")
+    return rgba.convert("RGB"), rgba.getchannel("A")
+
+
+def with_alpha(image: Image.Image, alpha: Image.Image | None) -> Image.Image:
+    """``image`` (RGB) with ``alpha`` ("L", the same size) as its alpha channel; ``image``
+    unchanged when ``alpha`` is None."""
+    if alpha is None:
+        return image
+    rgba = image.convert("RGBA")
+    rgba.putalpha(alpha)
+    return rgba
+
+
 def pad_to_multiple(
     images: torch.Tensor, multiple: int, min_size: int = 0
 ) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -386,6 +466,8 @@ def pad_to_multiple(
     if pad_h == 0 and pad_w == 0:
         return images, (height, width)
     mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    import torch.nn.functional as F
+
     return F.pad(images, (0, pad_w, 0, pad_h), mode=mode), (height, width)
 
 
@@ -401,6 +483,8 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     pixels = np.asarray(standard, dtype=np.float32)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
+    import torch
+
     tensor = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
     return tensor / 127.5 - 1.0
 
@@ -417,6 +501,8 @@ def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
             "expected a (C, H, W) or (1, C, H, W) tensor with C in 1, 3, 4; "
             f"got {tuple(tensor.shape)}"
         )
+    import torch
+
     values = tensor.detach().to(device="cpu", dtype=torch.float32)
     values = torch.nan_to_num(values).clamp(-1.0, 1.0)
     pixels = ((values + 1.0) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
@@ -437,4 +523,6 @@ def pil_to_mask(image: Image.Image) -> torch.Tensor:
     else:
         grey = standard.convert("L")
     pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(pixels))[None]

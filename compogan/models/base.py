@@ -92,6 +92,10 @@ class GANModel(nn.Module):
         self.lr_schedules: dict[str, ScheduleConfig] = {}
         self.autocast_dtype: torch.dtype | None = None
         self.loaded_networks: tuple[str, ...] = self.network_names
+        self.initialised_networks: tuple[str, ...] = ()
+        """Networks started from trained weights (``train.init_from``), set by the trainer."""
+        self.recorded_trained: tuple[str, ...] | None = None
+        """The ``trained`` list of the checkpoint this model was loaded from (None: none)."""
         self.step_count = 0
         self.build_networks()
         self.wrapped: dict[str, nn.Module] = {n: getattr(self, n) for n in self.network_names}
@@ -150,6 +154,59 @@ class GANModel(nn.Module):
         shapes, at this model's values (EdgeConnect's G2: norm, hole_fill, residual): weights
         trained with other values do not fit. Default: none."""
         return {}
+
+    # ---- which networks hold trained weights (the pipelines' coverage check) -------------------
+    def networks_trained_by_config(self) -> tuple[str, ...]:
+        """The networks this configuration's training updates or must start trained (a
+        stage's frozen input), at the current ``step_count``. Default: every network.
+
+        Models with stages or modes override it (EdgeConnect's "edge" mode trains G1 and D1
+        alone; a staged model returns the networks of the stages reached so far), so that a
+        pipeline refuses weights whose trained networks do not cover what it runs.
+        """
+        return self.network_names
+
+    def trained_networks(self) -> tuple[str, ...]:
+        """The held networks whose weights are trained, in ``network_names`` order.
+
+        A model loaded from a checkpoint takes the checkpoint's ``trained`` list; otherwise
+        (a fresh model, a checkpoint of an older version, official weights) the networks
+        :meth:`networks_trained_by_config` names plus :attr:`initialised_networks`. Either way
+        only networks in ``loaded_networks`` count. :meth:`save_pretrained` records the result
+        in ``config.json``.
+        """
+        if self.recorded_trained is not None:
+            trained = set(self.recorded_trained)
+        else:
+            trained = {*self.networks_trained_by_config(), *self.initialised_networks}
+        return tuple(n for n in self.network_names if n in trained and n in self.loaded_networks)
+
+    def inference_networks(self, task: str, **options: Any) -> tuple[str, ...]:
+        """The networks ``task``'s inference runs, given the call's ``options`` (EdgeConnect:
+        ``edges_given``); without options, those that every call needs. Default: none declared
+        (no check). A model whose configuration can leave networks untrained overrides it."""
+        return ()
+
+    def untrained_hint(self, missing: Sequence[str]) -> str:
+        """What to pass instead when ``missing`` networks are untrained (e.g. which stage's
+        run); default: a generic sentence."""
+        return "pass weights of a run that trained them"
+
+    def check_trained(self, task: str, **options: Any) -> None:
+        """Refuse to run ``task`` when a network its inference runs
+        (:meth:`inference_networks`) holds no trained weights (:meth:`trained_networks`).
+
+        Raises:
+            CheckpointError: one line naming the untrained networks and what to pass instead.
+        """
+        trained = self.trained_networks()
+        missing = [name for name in self.inference_networks(task, **options) if name not in trained]
+        if missing:
+            raise CheckpointError(
+                f"these {self.name} weights hold no trained {', '.join(missing)} (trained: "
+                f"{', '.join(trained) or 'none'}), which the {task} task runs; "
+                f"{self.untrained_hint(missing)}"
+            )
 
     def extra_training_state(self) -> dict[str, Any]:
         """Training state beyond optimisers and the step count (e.g. image pools)."""
@@ -293,11 +350,14 @@ class GANModel(nn.Module):
 
     # ---- pretrained directories ----------------------------------------------------------------
     def metadata(self, networks: tuple[str, ...] | None = None) -> dict[str, Any]:
-        """The ``config.json`` content describing this model."""
+        """The ``config.json`` content describing this model (``trained``: the saved networks
+        among :meth:`trained_networks`)."""
+        saved = tuple(networks or self.loaded_networks)
         return {
             "model": self.name,
             "compogan_version": compogan.__version__,
-            "networks": list(networks or self.loaded_networks),
+            "networks": list(saved),
+            "trained": [name for name in self.trained_networks() if name in saved],
             "config": to_plain(self.config),
             "data": to_plain(self.data_config),
         }
@@ -341,6 +401,9 @@ class GANModel(nn.Module):
         }
         model = cls(dataclass_from_dict(cls.Config, config), cls._saved_data_config(metadata))
         model.load_networks(read_weights(directory), tuple(metadata.get("networks", ())))
+        trained = metadata.get("trained")
+        if isinstance(trained, list):
+            model.recorded_trained = tuple(str(name) for name in trained)
         model.eval()
         return model
 
@@ -393,4 +456,3 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
     if complete:
         return complete[-1]
     return path
-

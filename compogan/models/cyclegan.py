@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from compogan.config import ScheduleConfig
+from compogan.config import ScheduleConfig, ranged
 from compogan.data.image_pool import ImagePool
 from compogan.data.registry import DataConfig
 from compogan.errors import CheckpointError, ConfigError
@@ -56,24 +56,24 @@ class CycleGANConfig:
         init_gain: scale of the initialisation.
     """
 
-    ngf: int = 64
-    n_blocks: int = 9
-    ndf: int = 64
-    n_layers_d: int = 3
+    ngf: int = ranged(64, ge=1)
+    n_blocks: int = ranged(9, ge=0)
+    ndf: int = ranged(64, ge=1)
+    n_layers_d: int = ranged(3, ge=0)
     norm: str = "instance"
-    dropout: float = 0.0
+    dropout: float = ranged(0.0, ge=0, lt=1)
     gan_mode: str = "lsgan"
-    lambda_a: float = 10.0
-    lambda_b: float = 10.0
-    lambda_identity: float = 0.5
-    pool_size: int = 50
-    lr: float = 2e-4
-    beta1: float = 0.5
+    lambda_a: float = ranged(10.0, ge=0)
+    lambda_b: float = ranged(10.0, ge=0)
+    lambda_identity: float = ranged(0.5, ge=0)
+    pool_size: int = ranged(50, ge=0)
+    lr: float = ranged(2e-4, gt=0)
+    beta1: float = ranged(0.5, ge=0, lt=1)
     lr_schedule: ScheduleConfig = field(
         default_factory=lambda: ScheduleConfig(kind="linear", start=0.5)
     )
     init: str = "normal"
-    init_gain: float = 0.02
+    init_gain: float = ranged(0.02, gt=0)
 
 
 @dataclass

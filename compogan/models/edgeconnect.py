@@ -37,13 +37,15 @@ zero). Official weights need the defaults.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from compogan.data.edges import canny_edges, rgb_to_gray
+from compogan.config import ranged
+from compogan.data.edges import DEFAULT_SIGMA, canny_edges, rgb_to_gray
 from compogan.data.registry import DataConfig
 from compogan.errors import CheckpointError, ConfigError
 from compogan.losses import (
@@ -74,6 +76,21 @@ def known_edges_outside(predicted: Tensor, edges: Tensor, mask: Tensor) -> Tenso
     """The full edge map (N,1,H,W) in [0,1]: ``predicted`` in the hole, the known ``edges``
     outside it (``mask`` 1 = hole)."""
     return predicted * mask + edges * (1 - mask)
+
+
+def known_canny(images: Tensor, masks: Tensor, sigma: float = DEFAULT_SIGMA) -> Tensor:
+    """Canny edges (N,1,H,W) in {0,1} of (N,3,H,W) images in [-1,1] outside their holes
+    (``masks`` (N,1,H,W), 1 = hole): scikit-image's ``canny`` with ``sigma`` and its default
+    thresholds on the BT.709 grayscale (``rgb2gray``), the hole excluded, as EdgeConnect's
+    official test computes its edges. Computed on the CPU in float64."""
+    from skimage.feature import canny
+
+    gray = rgb_to_gray(images.detach().to("cpu", torch.float64)).numpy()
+    known = (masks.detach().cpu() <= 0.5).numpy()
+    edges = np.stack(
+        [canny(gray[i, 0], sigma=sigma, mask=known[i, 0]) for i in range(gray.shape[0])]
+    )
+    return torch.from_numpy(edges[:, None].astype(np.float32)).to(images.device, images.dtype)
 
 
 TRAINED_GENERATORS = {
@@ -139,28 +156,28 @@ class EdgeConnectConfig:
     """
 
     mode: str = "edge_inpaint"
-    residual_blocks: int = 8
-    width: int = 64
-    ndf: int = 64
+    residual_blocks: int = ranged(8, ge=1)
+    width: int = ranged(64, ge=1)
+    ndf: int = ranged(64, ge=1)
     norm: str = PAPER_NORM
     edge_norm: str = ""
     init: str = "normal"
     hole_fill: str = PAPER_HOLE_FILL
     residual: bool = False
-    lr: float = 1e-4
-    d2g_lr: float = 0.1
-    beta1: float = 0.0
-    beta2: float = 0.9
+    lr: float = ranged(1e-4, gt=0)
+    d2g_lr: float = ranged(0.1, gt=0)
+    beta1: float = ranged(0.0, ge=0, lt=1)
+    beta2: float = ranged(0.9, ge=0, lt=1)
     gan_loss: str = "nsgan"
-    edge_adv_weight: float = 1.0
-    fm_weight: float = 10.0
-    edge_bce_weight: float = 0.0
-    l1_weight: float = 1.0
-    l1_known_weight: float = 1.0
-    inpaint_adv_weight: float = 0.1
-    content_weight: float = 0.1
-    style_weight: float = 250.0
-    sigma: float = 2.0
+    edge_adv_weight: float = ranged(1.0, ge=0)
+    fm_weight: float = ranged(10.0, ge=0)
+    edge_bce_weight: float = ranged(0.0, ge=0)
+    l1_weight: float = ranged(1.0, ge=0)
+    l1_known_weight: float = ranged(1.0, ge=0)
+    inpaint_adv_weight: float = ranged(0.1, ge=0)
+    content_weight: float = ranged(0.1, ge=0)
+    style_weight: float = ranged(250.0, ge=0)
+    sigma: float = ranged(2.0, ge=0)
     vgg_weights: str = ""
 
 
@@ -253,6 +270,33 @@ class EdgeConnect(GANModel):
     def averaged_networks(self) -> tuple[str, ...]:
         return TRAINED_GENERATORS[self.config.mode]
 
+    def networks_trained_by_config(self) -> tuple[str, ...]:
+        """The mode's generators with their discriminators (D1 goes with G1 except in
+        "end_to_end", which removes it), plus the trained G1 a stage-3 mode starts from."""
+        mode = self.config.mode
+        trained = set(TRAINED_GENERATORS[mode]) | set(self.required_initial_networks())
+        if "G1" in TRAINED_GENERATORS[mode] and mode != "end_to_end":
+            trained.add("D1")
+        if "G2" in TRAINED_GENERATORS[mode]:
+            trained.add("D2")
+        return tuple(name for name in self.network_names if name in trained)
+
+    def inference_networks(self, task: str, edges_given: bool = True) -> tuple[str, ...]:
+        """Inpainting runs G2, and G1 when the edges in the hole are predicted (not
+        ``edges_given``, and a mode other than "inpaint", which uses the image's edges)."""
+        if task != "inpaint":
+            return ()
+        predicts = not edges_given and self.config.mode != "inpaint"
+        return ("G1", "G2") if predicts else ("G2",)
+
+    def untrained_hint(self, missing: Sequence[str]) -> str:
+        if "G2" in missing:
+            return (
+                f"this is a mode '{self.config.mode}' run; pass a stage-2 ('inpaint'), "
+                "stage-3 ('edge_inpaint'), 'joint' or 'end_to_end' run"
+            )
+        return "give a hand-drawn edge map, or pass a stage-3 run (train.init_from.G1 set)"
+
     def required_initial_networks(self) -> tuple[str, ...]:
         return ("G1",) if self.config.mode in FROM_TRAINED_G1_MODES else ()
 
@@ -278,13 +322,21 @@ class EdgeConnect(GANModel):
         self._build_vgg_losses()
 
     # ---- edges ---------------------------------------------------------------------------------
-    def canny(self, images: Tensor) -> tuple[Tensor, Tensor]:
+    def canny(self, images: Tensor, masks: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Grayscale (N,1,H,W) in [0,1] and Canny edges (N,1,H,W) in {0,1} of images in [-1,1].
 
-        With σ = 0 the per-image σ comes from a generator seeded from torch's RNG, which the
-        trainer saves and restores.
+        Without ``masks`` (training batches): the whole image, with compogan's batched Canny
+        (:func:`compogan.data.edges.canny_edges`); with σ = 0 the per-image σ comes from a
+        generator seeded from torch's RNG, which the trainer saves and restores.
+
+        With ``masks`` (N,1,H,W), 1 = hole (inference): the edges are computed as the official
+        test computes them, scikit-image's ``canny`` on the grayscale with the hole excluded
+        (its ``mask``), σ = ``sigma`` (2 when it is 0): no edge, and no pixel's edge, depends
+        on what the hole holds, and the networks see the maps they were trained on.
         """
         gray = rgb_to_gray(images)
+        if masks is not None:
+            return gray, known_canny(images, masks, self.config.sigma or DEFAULT_SIGMA)
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
         return gray, canny_edges(gray, self.config.sigma, rng=rng)
 
@@ -420,6 +472,7 @@ class EdgeConnect(GANModel):
                 f"this EdgeConnect checkpoint holds no G1 to draw the edges in the hole (it holds "
                 f"{held}); give an edge map, or weights with G1 (EdgeModel_gen.pth)"
             )
+        self.check_trained("inpaint", edges_given=edges_given)
 
     @torch.no_grad()
     def generate(
@@ -428,8 +481,10 @@ class EdgeConnect(GANModel):
         """G2's whole output for ``images`` (N,3,H,W) in [-1,1] with holes ``masks`` (N,1,H,W).
 
         ``edges`` (N,1,H,W) in [0,1] replaces the edge map (a hand-drawn one, the paper's
-        editing use); otherwise G1 predicts the edges in the hole ("inpaint" mode: Canny edges of
-        the image). H and W must be divisible by ``size_multiple`` and at least ``min_size``.
+        editing use); otherwise G1 predicts the edges in the hole from the Canny edges around it
+        ("inpaint" mode: those Canny edges alone), computed with the hole excluded (see
+        :meth:`canny`), so nothing depends on the hole's pixels. H and W must be divisible by
+        ``size_multiple`` and at least ``min_size``.
 
         Returns:
             (G2's output in [-1,1], known pixels included, the edge map used, in [0,1]).
@@ -438,9 +493,16 @@ class EdgeConnect(GANModel):
             CheckpointError: the loaded networks cannot do it (see :meth:`check_inpainting`).
         """
         self.check_inpainting(edges_given=edges is not None)
+        return self._generate(images, masks, edges)
+
+    def _generate(
+        self, images: Tensor, masks: Tensor, edges: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """:meth:`generate` without the check that the networks are trained (the training
+        visuals of a stage show its untrained networks too)."""
         masks = (masks > 0.5).to(images.dtype)
         if edges is None:
-            gray, canny = self.canny(images)
+            gray, canny = self.canny(images, masks)
             if self.config.mode == "inpaint":
                 edges = canny
             else:
@@ -464,7 +526,8 @@ class EdgeConnect(GANModel):
     def visuals(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         image = batch["image"].to(self.device)
         mask = batch["mask"].to(self.device)
-        result, edges = self.inpaint(image, mask)
+        output, edges = self._generate(image, mask)
+        result = torch.where(mask > 0.5, output, image)
         return {
             "masked": image * (1 - mask) + mask,
             "edges": to_signed(edges).expand_as(image),

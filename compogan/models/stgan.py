@@ -46,6 +46,7 @@ Choices where the paper and the reference code differ, or neither says:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from compogan.config import ScheduleConfig
+from compogan.config import ScheduleConfig, ranged
 from compogan.data.registry import DataConfig
 from compogan.data.replay import ReplayBuffer
 from compogan.errors import ConfigError, InputError
@@ -115,29 +116,29 @@ class STGANConfig:
             its own random initialisation).
     """
 
-    image_size: int = 144
+    image_size: int = ranged(144, ge=8)
     warp_type: str = "homography"
     composition: str = "true"
-    warp_n: int = 5
-    predictor_widths: tuple[int, ...] = (32, 64, 128, 256, 512)
-    fc_dim: int = 256
-    critic_widths: tuple[int, ...] = (32, 64, 128, 256, 512)
-    init_std: float = 0.01
-    gp_weight: float = 10.0
-    update_weight: float = 1.0
-    critic_steps: int = 2
-    history_size: int = 10000
-    history_fraction: float = 0.5
-    lr_g: float = 1e-5
-    lr_d: float = 1e-5
-    beta1: float = 0.9
-    beta2: float = 0.999
-    supervised_pretrain_steps: int = 0
-    supervised_perturbation: float = 0.1
-    lr_supervised: float | None = None
+    warp_n: int = ranged(5, ge=1)
+    predictor_widths: tuple[int, ...] = ranged((32, 64, 128, 256, 512), ge=1)
+    fc_dim: int = ranged(256, ge=1)
+    critic_widths: tuple[int, ...] = ranged((32, 64, 128, 256, 512), ge=1)
+    init_std: float = ranged(0.01, gt=0)
+    gp_weight: float = ranged(10.0, ge=0)
+    update_weight: float = ranged(1.0, ge=0)
+    critic_steps: int = ranged(2, ge=1)
+    history_size: int = ranged(10000, ge=0)
+    history_fraction: float = ranged(0.5, ge=0, le=1)
+    lr_g: float = ranged(1e-5, gt=0)
+    lr_d: float = ranged(1e-5, gt=0)
+    beta1: float = ranged(0.9, ge=0, lt=1)
+    beta2: float = ranged(0.999, ge=0, lt=1)
+    supervised_pretrain_steps: int = ranged(0, ge=0)
+    supervised_perturbation: float = ranged(0.1, ge=0)
+    lr_supervised: float | None = ranged(None, gt=0)
     supervised_lr_schedule: str = "constant"
-    critic_pretrain_steps: int = 50000
-    steps_per_stage: int = 50000
+    critic_pretrain_steps: int = ranged(50000, ge=0)
+    steps_per_stage: int = ranged(50000, ge=1)
     init_stage_from_previous: bool = True
 
 
@@ -306,6 +307,39 @@ class STGAN(GANModel):
             return "critic", 0
         stage = (step - self.stage_start(1)) // c.steps_per_stage + 1
         return "stage", min(stage, c.warp_n)
+
+    # ---- which predictors a run has trained (the compose pipeline's coverage check) -----------
+    def networks_trained_by_config(self) -> tuple[str, ...]:
+        """The networks trained by the steps run so far: G_1 once supervised pre-training or
+        stage 1 has run a step, G_k (k > 1) once stage k has, D once a critic update has run.
+
+        A model that has not trained at all (``step_count`` 0: a fresh model built in Python)
+        counts as its whole schedule, as EdgeConnect's modes do; a run stopped early
+        (``train.stop_after``, ``train.max_minutes``, Ctrl-C) saves only the stages it reached.
+        """
+        done = self.step_count
+        if done == 0:
+            return self.network_names
+        c = self.config
+        trained = {f"G{k}" for k in range(1, c.warp_n + 1) if done > self.stage_start(k)}
+        if c.supervised_pretrain_steps > 0:
+            trained.add("G1")
+        if done > c.supervised_pretrain_steps:
+            trained.add("D")
+        return tuple(name for name in self.network_names if name in trained)
+
+    def inference_networks(self, task: str, steps: int | None = None) -> tuple[str, ...]:
+        """Placement runs G_1..G_steps (default: all ``warp_n`` predictors)."""
+        if task != "compose":
+            return ()
+        return predictor_names(self.config.warp_n if steps is None else steps)
+
+    def untrained_hint(self, missing: Sequence[str]) -> str:
+        return (
+            f"the run stopped before the stages of {', '.join(missing)}; resume it "
+            "(compogan train --resume RUN_DIR) to train them, or place with fewer steps in Python "
+            "(STGAN.place(..., steps=k))"
+        )
 
     # ---- optimisation --------------------------------------------------------------------------
     def configure_optimizers(self) -> None:

@@ -71,9 +71,10 @@ class Inpainting(Protocol):
         the caller supplies the edge map, otherwise the model must make it."""
         ...
 
-    def canny(self, images: Tensor) -> tuple[Tensor, Tensor]:
+    def canny(self, images: Tensor, masks: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Grayscale (N,1,H,W) in [0,1] and Canny edges (N,1,H,W) in {0,1} of (N,3,H,W)
-        images in [-1,1]."""
+        images in [-1,1]; with ``masks`` (N,1,H,W), 1 = hole, the edges are computed with the
+        hole excluded (no edge depends on a hole pixel), as pipelines call it."""
         ...
 
     def generate(

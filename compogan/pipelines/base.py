@@ -23,7 +23,7 @@ an RGBA PIL image or an (H, W, 4) uint8 array; "mask" a path, a PIL image or an 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
@@ -68,6 +68,10 @@ class Port:
         choices: the allowed values of a "choice" port.
         help: one line for a user.
         required: the caller must give a value.
+        label: a short title for forms (the web page); default the name, spaced.
+        minimum: the smallest allowed value of a "number" port (None: no bound).
+        maximum: the largest allowed value of a "number" port (None: no bound).
+        step: the increment of a "number" port's control; 1 makes it an integer.
     """
 
     name: str
@@ -76,10 +80,19 @@ class Port:
     choices: tuple[Any, ...] = ()
     help: str = ""
     required: bool = False
+    label: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in PORT_KINDS:
             raise ValueError(f"unknown port kind '{self.kind}'; use one of {list(PORT_KINDS)}")
+
+    @property
+    def title(self) -> str:
+        """:attr:`label`, or the name with underscores as spaces, capitalised."""
+        return self.label or self.name.replace("_", " ").capitalize()
 
 
 def beside(base: Path, tag: str) -> Path:
@@ -163,6 +176,79 @@ def progress_bar(
     return tqdm(items, total=total, unit=unit, disable=not enabled or total == 1)
 
 
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` px covering ``length`` px, neighbours sharing at
+    least ``overlap`` px; the last tile ends at ``length``."""
+    if length <= tile:
+        return [0]
+    stride = max(1, tile - overlap)
+    starts = list(range(0, length - tile, stride))
+    return [*starts, length - tile]
+
+
+def _ramp(length: int, overlap: int, ramp_start: bool, ramp_end: bool) -> torch.Tensor:
+    """(length,) blending weights: rising over the first ``overlap`` px (if ``ramp_start``),
+    falling over the last (if ``ramp_end``), 1 elsewhere; never 0."""
+    position = torch.arange(length, dtype=torch.float32)
+    weight = torch.ones(length)
+    if overlap > 0:
+        if ramp_start:
+            weight = torch.minimum(weight, (position + 1) / (overlap + 1))
+        if ramp_end:
+            weight = torch.minimum(weight, (length - position) / (overlap + 1))
+    return weight
+
+
+def run_tiled(
+    function: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    tile: int,
+    overlap: int,
+) -> torch.Tensor:
+    """Apply a fully convolutional ``function`` to overlapping tiles and blend the seams.
+
+    For any pipeline whose network maps (N,C,H,W) to (N,C',H,W) pixel for pixel (a translator,
+    a fill network): images larger than ``tile`` on a side are cut into tiles of at most
+    ``tile`` x ``tile`` px whose neighbours share ``overlap`` px; each output pixel is the
+    average of the tiles covering it, weighted by linear ramps across the shared bands, so no
+    seam shows. Memory then grows with ``tile``, not with the image. Networks with global
+    statistics (InstanceNorm) see each tile's own statistics, so tiled output differs slightly
+    from the whole image's.
+
+    Args:
+        function: the network's forward pass, (N,C,h,w) → (N,C',h,w).
+        images: (N,C,H,W); H and W, ``tile`` and the image's size as the network requires
+            (e.g. multiples of its ``size_multiple``).
+        tile: the largest tile side.
+        overlap: px shared by neighbouring tiles (less than ``tile``).
+
+    Returns:
+        (N,C',H,W), on ``images``' device.
+    """
+    height, width = images.shape[-2:]
+    if height <= tile and width <= tile:
+        return function(images)
+    rows, columns = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+    output: torch.Tensor | None = None
+    total = torch.zeros(1, 1, height, width, device=images.device)
+    for top in rows:
+        for left in columns:
+            tile_h, tile_w = min(tile, height), min(tile, width)
+            result = function(images[..., top : top + tile_h, left : left + tile_w])
+            weight = (
+                _ramp(tile_h, overlap, top > 0, top + tile_h < height)[:, None]
+                * _ramp(tile_w, overlap, left > 0, left + tile_w < width)[None, :]
+            ).to(images.device)
+            if output is None:
+                output = torch.zeros(
+                    (*result.shape[:2], height, width), dtype=result.dtype, device=images.device
+                )
+            window = (..., slice(top, top + tile_h), slice(left, left + tile_w))
+            output[window] += result * weight
+            total[window] += weight
+    return output / total
+
+
 def check_serves(model: GANModel, task: str) -> None:
     """Refuse a model that does not serve ``task`` (its class attribute ``tasks``).
 
@@ -186,8 +272,19 @@ class Pipeline:
         model: a model that serves :attr:`task`.
         device: "auto" (cuda > mps > cpu), "cpu", "cuda", "cuda:1", "mps".
 
+    Every pipeline refuses weights whose trained networks do not cover what it runs
+    (:meth:`compogan.models.base.GANModel.check_trained`: a stage-1 EdgeConnect run has no
+    trained G2): a model with stages or modes declares ``networks_trained_by_config`` and
+    ``inference_networks``; a pipeline whose calls need more networks with some options
+    checks again per call (the Inpainter, when it predicts edges).
+
+    Nothing a pipeline outputs may depend on the pixels it is asked to replace (an inpainting
+    hole, a foreground's transparent pixels); tests/test_reliability_pipelines.py checks it
+    for every inpainting and compositing pipeline.
+
     Raises:
-        CheckpointError: the model does not serve the task.
+        CheckpointError: the model does not serve the task, or holds untrained networks the
+            task runs.
     """
 
     task: ClassVar[str]
@@ -197,6 +294,7 @@ class Pipeline:
 
     def __init__(self, model: GANModel, device: str | torch.device = "auto") -> None:
         check_serves(model, self.task)
+        model.check_trained(self.task)
         self.model = model.eval()
         self.to(device)
 
@@ -250,4 +348,3 @@ class Pipeline:
         for item in progress_bar(items, enabled=progress):
             values = dict(item) if isinstance(item, Mapping) else {first: item}
             yield self(**{**shared, **values})
-

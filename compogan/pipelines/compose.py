@@ -7,7 +7,8 @@
 
 The warp predictors run at the model's training resolution; the canonical warp they find is
 applied to the full-resolution foreground and background, so the composite has the
-background's full size whatever it is.
+background's full size whatever it is. The colours of the foreground's fully transparent
+pixels never reach the result (they are replaced before any warp).
 """
 
 from __future__ import annotations
@@ -188,9 +189,15 @@ def _foreground_alpha(image: Image.Image) -> torch.Tensor:
 
 
 def _rgba_tensor(image: Image.Image) -> torch.Tensor:
-    """RGBA PIL → (1, 4, h, w): colour in [-1, 1], alpha in [0, 1]."""
+    """RGBA PIL → (1, 4, h, w): colour in [-1, 1], alpha in [0, 1].
+
+    The colour of fully transparent pixels is set to 0 (mid grey): those pixels are what the
+    composite replaces with the background, so nothing the pipeline returns may depend on
+    them, yet warping and resizing blend neighbouring colours into the visible edge.
+    """
     rgb = pil_to_tensor(image.convert("RGB"))[None]
-    return torch.cat([rgb, _foreground_alpha(image)], dim=1)
+    alpha = _foreground_alpha(image)
+    return torch.cat([torch.where(alpha > 0, rgb, torch.zeros_like(rgb)), alpha], dim=1)
 
 
 def _check_warp(

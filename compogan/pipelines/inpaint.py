@@ -18,7 +18,11 @@ that is all hole runs the model on the whole image (scaled to ``work_size``).
 
 Hand-drawn edges (grey, white = edge, thresholded at 0.5 and resized like the mask) give the
 edge map inside the hole; outside it, the image's own Canny edges are used, as in the paper's
-editing interface.
+editing interface. Every Canny edge map is computed with the hole excluded (the model's
+``canny(images, masks)``), so no output pixel depends on what the hole holds.
+
+Alpha: an input with an alpha channel (an RGBA file, image or array) is inpainted in its
+colours and keeps its alpha unchanged in the result.
 
 Blending: ``blend="poisson"`` blends the generator's fill into the crop with Poisson blending
 (:mod:`compogan.blending`, as Iizuka et al. 2017 post-process their fills) before it is scaled
@@ -43,7 +47,14 @@ from PIL import Image
 from compogan.blending import poisson_blend
 from compogan.data.masks import MASK_THRESHOLD, load_mask_file
 from compogan.errors import ConfigError, InputError
-from compogan.io.images import ImageLike, pad_to_multiple, pil_to_mask, pil_to_tensor, to_pil
+from compogan.io.images import (
+    ImageLike,
+    pad_to_multiple,
+    pil_to_mask,
+    pil_to_tensor,
+    split_alpha,
+    with_alpha,
+)
 from compogan.models.base import GANModel
 from compogan.models.tasks import INPAINT
 from compogan.pipelines.base import Pipeline, PipelineResult, Port, beside
@@ -65,7 +76,8 @@ class InpaintResult(PipelineResult):
     """What :class:`Inpainter` returns.
 
     Attributes:
-        image: the inpainted RGB image, of the input's size; known pixels are the input's.
+        image: the inpainted image, of the input's size; known pixels are the input's. RGB, or
+            RGBA with the input's alpha channel unchanged when the input had one.
         edges: the edge map used, "L" of the input's size (white = edge): the image's Canny
             edges outside the hole, the predicted or hand-drawn edges inside it. Made on first
             access: the Canny edges of a whole large image cost more than the inpainting.
@@ -232,7 +244,7 @@ class Inpainter(Pipeline):
         Raises:
             InputError: an unreadable image, mask or edge map, or an image under 2x2.
         """
-        picture = to_pil(image)
+        picture, alpha = split_alpha(image)
         if min(picture.size) < MIN_IMAGE_SIDE:
             raise InputError(f"the image is {picture.width}x{picture.height}; it is too small")
         size = (picture.height, picture.width)
@@ -242,19 +254,22 @@ class Inpainter(Pipeline):
         tensor = pil_to_tensor(picture)[None].to(self.device)
         if not hole.any():
             return InpaintResult(
-                picture.copy(), lambda: Image.fromarray(self._canny(tensor), mode="L")
+                with_alpha(picture.copy(), alpha),
+                lambda: Image.fromarray(self._canny(tensor, hole), mode="L"),
             )
         filled, edge_map = self._inpaint_region(tensor, hole, drawn)
         result = np.where(hole[..., None], filled, original)
 
         def full_edges() -> Image.Image:
-            return Image.fromarray(np.where(hole, edge_map, self._canny(tensor)), mode="L")
+            return Image.fromarray(np.where(hole, edge_map, self._canny(tensor, hole)), mode="L")
 
-        return InpaintResult(Image.fromarray(result), full_edges)
+        return InpaintResult(with_alpha(Image.fromarray(result), alpha), full_edges)
 
-    def _canny(self, tensor: torch.Tensor) -> np.ndarray:
-        """The (H, W) uint8 Canny edge map (0 / 255) of a (1,3,H,W) image."""
-        return _to_uint8(self.model.canny(tensor)[1], 0.0)[..., 0]
+    def _canny(self, tensor: torch.Tensor, hole: np.ndarray) -> np.ndarray:
+        """The (H, W) uint8 Canny edge map (0 / 255) of a (1,3,H,W) image, the (H, W) bool
+        ``hole`` excluded."""
+        masks = torch.from_numpy(hole.astype(np.float32))[None, None].to(tensor.device)
+        return _to_uint8(self.model.canny(tensor, masks)[1], 0.0)[..., 0]
 
     def _inpaint_region(
         self, tensor: torch.Tensor, hole: np.ndarray, drawn: np.ndarray | None
@@ -278,7 +293,7 @@ class Inpainter(Pipeline):
         masks = (padded[:, 3:4] > MASK_THRESHOLD).float()
         edges = None
         if drawn is not None:
-            known = self.model.canny(padded[:, :3])[1]
+            known = self.model.canny(padded[:, :3], masks)[1]
             edges = padded[:, 4:5] * masks + known * (1 - masks)
         if self.blend == "poisson":
             fill, edge_map = self.model.generate(padded[:, :3], masks, edges)

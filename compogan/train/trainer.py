@@ -21,8 +21,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import pickle
 import random
 import shutil
+import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,9 +39,16 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from compogan.config import TrainConfig, section_object
-from compogan.errors import CheckpointError, ConfigError, InputError, TrainingDivergedError
-from compogan.io.atomic import atomic_dir, atomic_path
+from compogan.config import TrainConfig, section_object, validate_config
+from compogan.errors import (
+    CheckpointError,
+    CompoganError,
+    ConfigError,
+    InputError,
+    TrainingDivergedError,
+    TrainingInterrupted,
+)
+from compogan.io.atomic import atomic_dir, atomic_path, remove_stale_temporaries
 from compogan.models.base import GANModel
 from compogan.train.averaging import WeightAverage
 from compogan.train.distributed import (
@@ -49,6 +60,86 @@ from compogan.train.init import init_networks
 from compogan.train.schedules import build_schedulers
 
 TRAINING_STATE_NAME = "training_state.pt"
+RUN_ENTRIES = frozenset(
+    {"config.yaml", "config.json", "model.safetensors", "checkpoints", "losses.jsonl", "tb"}
+)
+"""What a run directory holds (see the module docstring); ``--overwrite`` clears only these."""
+
+
+def _visible_entries(run_dir: Path) -> list[Path]:
+    """The entries of ``run_dir`` that are not hidden (hidden ones are temporaries)."""
+    return sorted(p for p in run_dir.iterdir() if not p.name.startswith("."))
+
+
+def check_run_dir(run_dir: str | Path, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse a run directory that a run cannot start in, before anything is built.
+
+    A fresh run (not ``resume``) needs a missing or empty folder, or ``overwrite`` with a
+    folder holding a compogan run's entries only (:data:`RUN_ENTRIES`), which the run clears
+    first; a fresh run into an earlier run's folder would mix the two runs' checkpoints.
+
+    Raises:
+        ConfigError: one line saying what to do: ``--resume``, a new ``--run-dir``, or
+            ``--overwrite``.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run-dir {run_dir} is a file, not a folder; choose another path")
+    if resume and overwrite:
+        raise ConfigError("--resume continues a run and --overwrite clears it; give only one")
+    if resume or not run_dir.is_dir():
+        return
+    entries = _visible_entries(run_dir)
+    if not entries:
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{run_dir} already holds a run; continue it with --resume, choose a new --run-dir, "
+            "or pass --overwrite to delete it and start afresh"
+        )
+    foreign = [entry.name for entry in entries if entry.name not in RUN_ENTRIES]
+    if foreign:
+        raise ConfigError(
+            f"--overwrite: {run_dir} holds files that are not a compogan run's "
+            f"({', '.join(foreign[:3])}); choose another --run-dir"
+        )
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Delete a run's entries (:data:`RUN_ENTRIES`) from ``run_dir``, nothing else."""
+    for name in RUN_ENTRIES:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
+class _InterruptFlag:
+    """Turns the first Ctrl-C (SIGINT) during training into a request to stop at the end of the
+    current step; a second Ctrl-C interrupts at once (KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nstopping after this step and saving a checkpoint (Ctrl-C again quits at once)",
+            file=sys.stderr,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 @dataclass
@@ -138,6 +229,12 @@ class Trainer:
         run_dir: where config, checkpoints and logs go.
         resume: continue from the newest checkpoint in ``run_dir``.
         device: overrides ``train.device`` ("auto", "cpu", "cuda", "mps").
+        overwrite: a fresh run may start in a folder holding an earlier run, which it deletes
+            first (see :func:`check_run_dir`; without it such a folder is refused).
+
+    Raises:
+        ConfigError: a config value out of its range, or a run directory the run cannot
+            start in (see :func:`check_run_dir`), before anything is written.
     """
 
     def __init__(
@@ -147,14 +244,19 @@ class Trainer:
         run_dir: str | Path,
         resume: bool = False,
         device: str | None = None,
+        overwrite: bool = False,
     ) -> None:
+        validate_config(config)
         self.config = config
         self.train_config: TrainConfig = section_object(config, "train")
         self.run_dir = Path(run_dir)
         self.resume = resume
+        self.overwrite = overwrite
+        check_run_dir(self.run_dir, resume, overwrite)
         self.dist, self.device = init_distributed(device or self.train_config.device)
         seed_everything(self.train_config.seed)
         self.model = model_cls(section_object(config, "model"), section_object(config, "data"))
+        self.model.initialised_networks = tuple(self.train_config.init_from)
         self.model.to(self.device)
         if self.train_config.bf16 and self.device.type == "cuda":
             self.model.autocast_dtype = torch.bfloat16
@@ -170,6 +272,7 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
+        self._saved_checkpoint = False
         self.writer = None
         self.averages: dict[str, WeightAverage] = {}
         self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
@@ -194,8 +297,7 @@ class Trainer:
             self.averages = self._start_averages()
         if self.dist.enabled:
             self.model.distribute(ddp_wrapper(self.device))
-        if self.dist.is_main:
-            self._prepare_run_dir()
+        created = self._prepare_run_dir() if self.dist.is_main else []
         end_step = cfg.steps if cfg.stop_after is None else min(cfg.steps, cfg.stop_after)
         progress = tqdm(
             total=end_step,
@@ -206,22 +308,48 @@ class Trainer:
         )
         started = time.monotonic()
         self.model.train()
-        with flushed_denormals(self.device):
-            losses = self._train_until(end_step, started, progress)
+        try:
+            with flushed_denormals(self.device), _InterruptFlag() as interrupt:
+                losses = self._train_until(end_step, started, progress, interrupt)
+        except BaseException:
+            progress.close()
+            self._close_writer()
+            if not self._saved_checkpoint:
+                self._remove_created(created)
+            raise
         progress.close()
         if self.dist.is_main:
             with self._averaged_weights():
                 self.model.save_pretrained(self.run_dir)
-            if self.writer is not None:
-                self.writer.close()
+            self._close_writer()
         return TrainResult(self.run_dir, self.step, losses, time.monotonic() - started)
 
-    def _train_until(self, end_step: int, started: float, progress: tqdm) -> dict[str, float]:
-        """Step, log and checkpoint until ``end_step`` or the time budget; the last losses."""
+    def _close_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def _remove_created(self, created: list[Path]) -> None:
+        """After a failed start (no checkpoint written), delete what this start created and
+        nothing an earlier run left: ``created`` is what did not exist before."""
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def _train_until(
+        self, end_step: int, started: float, progress: tqdm, interrupt: _InterruptFlag
+    ) -> dict[str, float]:
+        """Step, log and checkpoint until ``end_step``, the time budget or a Ctrl-C (after
+        which the step's checkpoint is saved and TrainingInterrupted raised); the last losses.
+        """
         cfg = self.train_config
         losses: dict[str, float] = {}
         batches = self._batches()
         while self.step < end_step:
+            if interrupt.requested:
+                self._stop_interrupted(progress)
             batch = next(batches)
             try:
                 step_losses = self.model.training_step(batch)
@@ -246,6 +374,19 @@ class Trainer:
             if out_of_time:
                 break
         return losses
+
+    def _stop_interrupted(self, progress: tqdm) -> NoReturn:
+        """Save the current step's checkpoint (unless it was just saved) and stop."""
+        progress.close()
+        found = checkpoint_dirs(self.run_dir)
+        latest = self.run_dir / "checkpoints" / f"step_{self.step:08d}"
+        if self.step > 0 and (not found or found[-1] != latest):
+            self.save_checkpoint()
+        saved = f"checkpoint {latest}" if self.step > 0 else "nothing to save at step 0"
+        raise TrainingInterrupted(
+            f"training stopped by Ctrl-C at step {self.step}; {saved}; continue with "
+            f"`compogan train ... --run-dir {self.run_dir} --resume`"
+        )
 
     # ---- what the run starts from ----------------------------------------------------------------
     def _check_recipe_steps(self) -> None:
@@ -349,13 +490,38 @@ class Trainer:
         )
 
     # ---- logging -------------------------------------------------------------------------------
-    def _prepare_run_dir(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.run_dir / "config.yaml") as tmp:
-            tmp.write_text(OmegaConf.to_yaml(self.config))
-        from torch.utils.tensorboard import SummaryWriter
+    def _prepare_run_dir(self) -> list[Path]:
+        """Create the run directory (cleared first with ``overwrite``), remove temporaries a
+        killed run left, write config.yaml and open the TensorBoard writer. Returns the paths
+        this created that did not exist before (deleted again if the start fails).
 
-        self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step)
+        Raises:
+            CheckpointError: the folder cannot be created or written.
+        """
+        if self.overwrite and not self.resume and self.run_dir.is_dir():
+            clear_run_dir(self.run_dir)
+        created = [p for p in (self.run_dir, *self.run_dir.parents) if not p.exists()][::-1]
+        created = created[:1]
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.run_dir)
+            remove_stale_temporaries(self.run_dir / "checkpoints")
+            created += [
+                self.run_dir / name
+                for name in ("config.yaml", "tb", "losses.jsonl", "checkpoints")
+                if not (self.run_dir / name).exists()
+            ]
+            with atomic_path(self.run_dir / "config.yaml") as tmp:
+                tmp.write_text(OmegaConf.to_yaml(self.config))
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step)
+        except OSError as error:
+            self._remove_created(created)
+            raise CheckpointError(
+                f"cannot write the run directory {self.run_dir}: {error.strerror or error}"
+            ) from None
+        return created
 
     def _log(self, losses: dict[str, float], batch: dict[str, torch.Tensor]) -> None:
         cfg = self.train_config
@@ -394,13 +560,22 @@ class Trainer:
             "model": self.model.training_state(),
             "schedulers": {name: sch.state_dict() for name, sch in self.schedulers.items()},
         }
-        with atomic_dir(target) as tmp, self._averaged_weights() as working:
-            self.model.save_pretrained(tmp)
-            state["averages"] = {
-                name: {"updates": average.updates, "working": working[name]}
-                for name, average in self.averages.items()
-            }
-            torch.save(state, tmp / TRAINING_STATE_NAME)
+        try:
+            with atomic_dir(target) as tmp, self._averaged_weights() as working:
+                self.model.save_pretrained(tmp)
+                state["averages"] = {
+                    name: {"updates": average.updates, "working": working[name]}
+                    for name, average in self.averages.items()
+                }
+                torch.save(state, tmp / TRAINING_STATE_NAME)
+        except CompoganError as error:
+            raise CheckpointError(f"cannot write checkpoint {target}: {error}") from None
+        except (OSError, RuntimeError) as error:
+            reason = getattr(error, "strerror", None) or "the write failed (is the disk full?)"
+            previous = checkpoint_dirs(self.run_dir)
+            kept = f"; the last checkpoint is {previous[-1]}" if previous else ""
+            raise CheckpointError(f"cannot write checkpoint {target}: {reason}{kept}") from None
+        self._saved_checkpoint = True
         for old in checkpoint_dirs(self.run_dir)[: -self.train_config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
         return target
@@ -412,10 +587,19 @@ class Trainer:
         if not found:
             raise CheckpointError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
         latest = found[-1]
+        state_file = latest / TRAINING_STATE_NAME
         try:
-            state = torch.load(latest / TRAINING_STATE_NAME, map_location="cpu", weights_only=True)
+            state = torch.load(state_file, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise CheckpointError(
+                f"{state_file} is not a compogan training state (it holds objects other than "
+                "tensors and plain values, or is corrupt); it was not loaded"
+            ) from None
         except Exception as error:
-            raise CheckpointError(f"cannot read {latest / TRAINING_STATE_NAME}: {error}") from None
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+            raise CheckpointError(f"cannot read {state_file}: {reason}") from None
+        if not isinstance(state, dict) or "world_size" not in state:
+            raise CheckpointError(f"{state_file} is not a compogan training state")
         if state["world_size"] != self.dist.world_size:
             raise CheckpointError(
                 f"{latest} was written by {state['world_size']} processes; resume with as many"
