@@ -228,7 +228,8 @@ class TrainConfig:
         log_every: write scalars to TensorBoard and ``losses.jsonl`` every this many steps.
         image_every: write image grids to TensorBoard every this many steps (0 = never).
         device: "auto" (cuda > mps > cpu), "cpu", "cuda", "cuda:1", "mps".
-        bf16: run forward passes under bf16 autocast (CUDA only; ignored elsewhere).
+        bf16: run forward passes under bf16 autocast, on CUDA and on CPUs with native bf16
+            (AVX512-BF16 / AMX); ignored with a warning elsewhere (compogan/train/precision.py).
         progress: show a progress bar.
         ema_decay: average the weights of the model's ``averaged_networks()`` (its trained
             generators) with this decay and save the averages (0 = off; see

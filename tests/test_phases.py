@@ -10,6 +10,9 @@ import pytest
 import torch
 from test_edgeconnect import TINY as TINY_EDGECONNECT
 from test_edgeconnect import batch as edgeconnect_batch
+from test_pix2pix import random_images, tiny_pix2pix
+from test_seigan import batch as seigan_batch
+from test_seigan import tiny as tiny_seigan
 from test_stgan import contract_batch, tiny_model
 
 from compogan.errors import TrainingDivergedError
@@ -17,6 +20,7 @@ from compogan.models.base import GANModel
 from compogan.models.cyclegan import CycleGAN, CycleGANConfig
 from compogan.models.edgeconnect import MODES, EdgeConnect
 from compogan.models.phases import Phase
+from compogan.train.precision import native_bf16_cpu
 
 
 def cyclegan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
@@ -40,8 +44,22 @@ def stgan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
     return tiny_model().train(), contract_batch()
 
 
+def pix2pix_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+    model = tiny_pix2pix().train()
+    model.configure_optimizers()
+    return model, {"A": random_images(2, 32, 32, seed=1), "B": random_images(2, 32, 32, seed=2)}
+
+
+def seigan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+    model = tiny_seigan().train()
+    model.configure_optimizers()
+    return model, seigan_batch()
+
+
 CASES = {
     "cyclegan": cyclegan_case,
+    "pix2pix": pix2pix_case,
+    "seigan": seigan_case,
     "stgan": stgan_case,
     **{f"edgeconnect-{mode}": edgeconnect_case(mode) for mode in MODES},
 }
@@ -89,6 +107,29 @@ def test_every_phase_of_every_model_runs_under_autocast(
     assert probe.phase_runs, "no phase ran"
     assert all(inside for _, inside in probe.phase_runs), probe.phase_runs
     assert probe.entries >= len(probe.phase_runs)
+
+
+@pytest.mark.skipif(native_bf16_cpu() is None, reason="this CPU has no native bf16")
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_every_model_trains_under_real_cpu_bf16_autocast(case: str) -> None:
+    model, batch = CASES[case]()
+    model.autocast_dtype = torch.bfloat16
+    conv_dtypes: set[torch.dtype] = set()
+    hooks = [
+        module.register_forward_hook(lambda _m, _i, out: conv_dtypes.add(out.dtype))
+        for module in model.modules()
+        if isinstance(module, torch.nn.Conv2d)
+    ]
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for _ in range(4):
+        losses = model.training_step(batch)
+    for hook in hooks:
+        hook.remove()
+    assert torch.bfloat16 in conv_dtypes  # the convolutions ran in bf16
+    assert all(torch.isfinite(torch.as_tensor(value)).all() for value in losses.values())
+    params = dict(model.named_parameters())
+    assert all(p.dtype == torch.float32 for p in params.values())  # master weights stay fp32
+    assert any(not torch.equal(before[name], params[name]) for name in before)
 
 
 def test_stgan_runs_its_critic_twice_per_predictor_update(

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "compogan.cli.translate",
     "compogan.cli.compose",
     "compogan.cli.inpaint",
+    "compogan.cli.cutpaste",
     "compogan.cli.serve",
 )
 """The modules whose commands ``compogan`` offers, in the order of ``compogan --help``."""

@@ -38,6 +38,8 @@ BUILTIN_DATASETS: dict[tuple[str, str], str] = {
     ("compositing", "glasses"): "compogan.data.synthetic.glasses_compositing:glasses_dataset",
     ("compositing", "folder"): "compogan.data.compositing:compositing_folder_dataset",
     ("compositing", "celeba"): "compogan.data.compositing:celeba_glasses_dataset",
+    ("objects", "synthetic"): "compogan.data.synthetic.objects:synthetic_objects_dataset",
+    ("objects", "folder"): "compogan.data.objects:object_folder_dataset",
 }
 """Each built-in dataset: ``(kind, name)`` → ``"module:factory"``."""
 

@@ -315,18 +315,19 @@ class GANModel(nn.Module):
         return next(self.parameters()).device
 
     def autocast(self) -> contextlib.AbstractContextManager[None]:
-        """Context of every phase's forward pass: bf16 autocast when enabled on CUDA,
-        otherwise a no-op."""
-        if self.autocast_dtype is None or self.device.type != "cuda":
+        """Context of every phase's forward pass: bf16 autocast on CUDA or CPU when the
+        trainer enabled it (``autocast_dtype``; see compogan/train/precision.py), otherwise a
+        no-op."""
+        if self.autocast_dtype is None or self.device.type not in ("cuda", "cpu"):
             return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
     def full_precision(self) -> contextlib.AbstractContextManager[None]:
         """Inside a phase, a block computed in float32 even under bf16 autocast (geometry:
         homographies lose their accuracy in bf16)."""
-        if self.autocast_dtype is None or self.device.type != "cuda":
+        if self.autocast_dtype is None or self.device.type not in ("cuda", "cpu"):
             return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", enabled=False)
+        return torch.autocast(device_type=self.device.type, enabled=False)
 
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         """Wrap each network on its own (e.g. in DistributedDataParallel) for training passes."""

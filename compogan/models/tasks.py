@@ -26,7 +26,10 @@ INPAINT = "inpaint"
 COMPOSE = "compose"
 """Geometric placement of a foreground (:class:`Placement`; the
 :class:`~compogan.pipelines.Compositor`)."""
-TASKS = (TRANSLATE, INPAINT, COMPOSE)
+CUTPASTE = "cutpaste"
+"""Cut an object out, fill its hole, paste and enhance it elsewhere (:class:`CutPasting`; the
+:class:`~compogan.pipelines.CutPaster`)."""
+TASKS = (TRANSLATE, INPAINT, COMPOSE, CUTPASTE)
 """Every task a model can declare in ``tasks``."""
 
 
@@ -112,4 +115,35 @@ class Placement(Protocol):
             (composite (N,3,H,W) in [-1,1], final warp (N,3,3), the composites after 0, 1, ...,
             ``steps`` warp updates, or an empty list without ``keep_steps``).
         """
+        ...
+
+
+@runtime_checkable
+class CutPasting(Protocol):
+    """The ``"cutpaste"`` contract: segment an object in its box, fill the hole it leaves, and
+    enhance a naive paste of it into another image. Every input is the square crop around the
+    object's box (:func:`compogan.data.objects.square_around`, ratio ``box_context``) resized
+    to ``work_size``.
+
+    Attributes:
+        work_size: the side S of the square crops the networks take.
+        box_context: the crop's side over the box's longer side.
+    """
+
+    work_size: int
+    box_context: float
+
+    def segment(self, images: Tensor, boxes: Tensor) -> Tensor:
+        """Soft masks (N,1,S,S) in [0,1] of the objects in (N,3,S,S) images in [-1,1] inside
+        (N,1,S,S) box masks in {0,1}; 0 outside the boxes."""
+        ...
+
+    def fill(self, images: Tensor, masks: Tensor) -> Tensor:
+        """(N,3,S,S) images in [-1,1] with the (N,1,S,S) masked pixels replaced by background;
+        pixels outside the mask kept."""
+        ...
+
+    def enhance(self, composites: Tensor, seed: int = 0) -> Tensor:
+        """Enhanced (N,3,S,S) composites in [-1,1] of naive pastes m⊙x + (1−m)⊙y; ``seed``
+        fixes any noise the enhancer draws."""
         ...

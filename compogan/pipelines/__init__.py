@@ -2,11 +2,12 @@
 
 from compogan.pipelines.base import PORT_KINDS, Pipeline, PipelineResult, Port, progress_bar
 from compogan.pipelines.compose import CompositionResult, Compositor
+from compogan.pipelines.cutpaste import CutPaster
 from compogan.pipelines.inpaint import Inpainter, InpaintResult
 from compogan.pipelines.translate import TranslationResult, Translator
 
 PIPELINES: dict[str, type[Pipeline]] = {
-    pipeline.task: pipeline for pipeline in (Translator, Inpainter, Compositor)
+    pipeline.task: pipeline for pipeline in (Translator, Inpainter, Compositor, CutPaster)
 }
 """Every pipeline by the task it serves."""
 

@@ -57,6 +57,7 @@ from compogan.train.distributed import (
     init_distributed,
 )
 from compogan.train.init import init_networks
+from compogan.train.precision import bf16_autocast_supported
 from compogan.train.schedules import build_schedulers
 
 TRAINING_STATE_NAME = "training_state.pt"
@@ -258,8 +259,8 @@ class Trainer:
         self.model = model_cls(section_object(config, "model"), section_object(config, "data"))
         self.model.initialised_networks = tuple(self.train_config.init_from)
         self.model.to(self.device)
-        if self.train_config.bf16 and self.device.type == "cuda":
-            self.model.autocast_dtype = torch.bfloat16
+        if self.train_config.bf16:
+            self._enable_bf16()
         self.dataset = model_cls.build_dataset(
             self.model.data_config, "train", seed=self.train_config.seed
         )
@@ -276,6 +277,18 @@ class Trainer:
         self.writer = None
         self.averages: dict[str, WeightAverage] = {}
         self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
+
+    def _enable_bf16(self) -> None:
+        """bf16 autocast for every phase where the device runs it natively; a warning where
+        ``train.bf16`` is ignored."""
+        if bf16_autocast_supported(self.device):
+            self.model.autocast_dtype = torch.bfloat16
+        elif self.dist.is_main:
+            print(
+                f"warning: train.bf16 ignored: {self.device.type} has no native bf16 "
+                "(CUDA, or a CPU with AVX512-BF16 / AMX); training in float32",
+                file=sys.stderr,
+            )
 
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self) -> TrainResult:

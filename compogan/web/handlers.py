@@ -136,6 +136,7 @@ class Gate:
                 raise BusyError(f"busy: no worker became free within {timeout_s:g} s; try again")
             job = _Job(work, self._workers.release)
             job.start()
+            progress(None, "running (0 s)")
             while not job.done.wait(POLL_S):
                 elapsed = time.monotonic() - start
                 if elapsed > timeout_s:

@@ -1,0 +1,189 @@
+"""Speed switches of the shared training step, each against "every switch off", in one run.
+
+    python benchmarks/speed_compare.py step [--models cyclegan,seigan] [--sizes cpu,paper]
+    python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
+
+``step`` times every model's full training step (every phase of one ``training_step``) with
+``train.bf16`` off and on, alternated in one process (off, on, on, off, ...) for ``--rounds``
+rounds of ``--steps`` steps after a warm-up step each, at the model's CPU config and at its
+paper config (architecture and batch of the paper; the data of the CPU config at the paper's
+size, since the paper's data sets are not here; random VGG-19 weights written to a temporary
+file where a loss needs them: the time of a loss does not depend on its weights). ST-GAN is
+timed in its last adversarial stage. Each model runs in a fresh process. Reports the median
+and the spread of seconds per step, and the speed-up of the medians, with the CPU's native bf16
+instructions (compogan/train/precision.py).
+
+``converge`` trains one model's CPU config for ``--steps`` steps three times: float32 with seed
+0, float32 with seed 1 and bf16 with seed 0, and compares the mean of each loss over the last
+fifth of the steps: the bf16 run is within noise when its distance to the float32 run of the
+same seed is not larger than the distance between the two float32 seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from common import in_fresh_process, machine, save_result
+from torch.utils.data import default_collate
+
+from compogan.config import load_config, section_object
+from compogan.models.base import GANModel
+from compogan.nn import VGG19
+from compogan.registry import get_model_class
+from compogan.train import Trainer
+from compogan.train.precision import native_bf16_cpu
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    "cyclegan": ("configs/cyclegan/day2night_cpu.yaml", "configs/cyclegan/day2night.yaml", []),
+    "pix2pix": (
+        "configs/pix2pix/daynight_cpu.yaml",
+        "configs/pix2pix/facades.yaml",
+        ["data.dataset=daynight", "data.load_size=256"],
+    ),
+    "stgan": ("configs/stgan/glasses_cpu.yaml", "configs/stgan/glasses.yaml", []),
+    "edgeconnect": (
+        "configs/edgeconnect/skimage_cpu.yaml",
+        "configs/edgeconnect/places2_edge_inpaint.yaml",
+        ["data.dataset=skimage", "model.mode=joint"],
+    ),
+    "seigan": ("configs/seigan/synthetic_cpu.yaml", "configs/seigan/paper.yaml", []),
+}
+"""Each model: (its CPU config, its paper config, overrides putting the paper config on the
+CPU config's data)."""
+
+
+def build(model_name: str, size: str, vgg: Path) -> tuple[GANModel, dict[str, torch.Tensor]]:
+    """The model of one config with its optimisers, and one training batch of its data."""
+    cpu_config, paper_config, paper_overrides = CONFIGS[model_name]
+    model_cls = get_model_class(model_name)
+    overrides = [] if size == "cpu" else list(paper_overrides)
+    if "vgg_weights" in model_cls.Config.__dataclass_fields__:
+        overrides.append(f"model.vgg_weights={vgg}")
+    path = ROOT / (cpu_config if size == "cpu" else paper_config)
+    config = load_config(model_cls, path, overrides)
+    model = model_cls(section_object(config, "model"), section_object(config, "data")).train()
+    model.configure_optimizers()
+    if hasattr(model, "stage_start"):  # ST-GAN: time its last adversarial stage
+        model.step_count = model.stage_start(model.config.warp_n)
+    data = model.build_dataset(model.data_config, "train")
+    batch = default_collate([data[i] for i in range(section_object(config, "train").batch_size)])
+    return model, batch
+
+
+def time_rounds(model_name: str, size: str, rounds: int, steps: int, threads: int) -> dict:
+    """Seconds per step with bf16 off and on, alternated, ``rounds`` times each."""
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        vgg = Path(tmp) / "vgg19.pth"
+        torch.save(VGG19().state_dict(), vgg)
+        model, batch = build(model_name, size, vgg)
+    times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    for round_index in range(rounds):
+        order = ("fp32", "bf16") if round_index % 2 == 0 else ("bf16", "fp32")
+        for mode in order:
+            model.autocast_dtype = torch.bfloat16 if mode == "bf16" else None
+            model.training_step(batch)
+            start = time.perf_counter()
+            for _ in range(steps):
+                model.training_step(batch)
+            times[mode].append((time.perf_counter() - start) / steps)
+    batch_size = next(iter(batch.values())).shape[0]
+    return {"model": model_name, "size": size, "batch": batch_size, "seconds": times}
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
+def step(args: argparse.Namespace) -> None:
+    flag = native_bf16_cpu() or "none"
+    print(f"training step, bf16 off vs on, {machine()}; native bf16: {flag}\n")
+    print("| model | config | batch | fp32 s/step | bf16 s/step | speed-up |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for model_name in args.models.split(","):
+        for size in args.sizes.split(","):
+            call = (
+                f"time_rounds({model_name!r}, {size!r}, {args.rounds}, {args.steps}, "
+                f"{args.threads})"
+            )
+            row = in_fresh_process("speed_compare", call)
+            rows.append(row)
+            fp32, bf16 = row["seconds"]["fp32"], row["seconds"]["bf16"]
+            ratio = statistics.median(fp32) / statistics.median(bf16)
+            print(
+                f"| {model_name} | {size} | {row['batch']} | {spread(fp32)} | {spread(bf16)} | "
+                f"{ratio:.2f}x |",
+                flush=True,
+            )
+    output = {"machine": machine(), "native_bf16": flag, "rounds": args.rounds, "rows": rows}
+    print(f"\nsaved {save_result('speed', 'bf16', output)}")
+
+
+def final_losses(model_name: str, steps: int, seed: int, bf16: bool, run_dir: Path) -> dict:
+    """Mean of each logged loss over the last fifth of a ``steps``-step CPU-config run."""
+    cpu_config = ROOT / CONFIGS[model_name][0]
+    model_cls = get_model_class(model_name)
+    overrides = [
+        f"train.steps={steps}",
+        f"train.seed={seed}",
+        f"train.bf16={str(bf16).lower()}",
+        "train.progress=false",
+        "train.log_every=1",
+        "train.image_every=0",
+        f"train.checkpoint_every={steps}",
+    ]
+    config = load_config(model_cls, cpu_config, overrides)
+    Trainer(model_cls, config, run_dir, device="cpu").fit()
+    records = [json.loads(line) for line in (run_dir / "losses.jsonl").read_text().splitlines()]
+    tail = [r for r in records if r["step"] > steps - steps // 5]
+    names = [k for k in tail[0] if k != "step" and not k.startswith("lr")]
+    return {name: statistics.fmean(r[name] for r in tail) for name in names}
+
+
+def converge(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = {
+            label: final_losses(args.model, args.steps, seed, bf16, Path(tmp) / label)
+            for label, seed, bf16 in (
+                ("fp32_s0", 0, False),
+                ("fp32_s1", 1, False),
+                ("bf16_s0", 0, True),
+            )
+        }
+    print(f"{args.model}, {args.steps} steps of its CPU config, {machine()}\n")
+    print("| loss | fp32 seed 0 | fp32 seed 1 | bf16 seed 0 | |bf16−fp32| / |seed noise| |")
+    print("|---|---|---|---|---|")
+    for name in runs["fp32_s0"]:
+        a, b, c = (runs[label][name] for label in ("fp32_s0", "fp32_s1", "bf16_s0"))
+        noise = abs(a - b)
+        ratio = abs(c - a) / noise if noise > 0 else float("inf")
+        print(f"| {name} | {a:.4f} | {b:.4f} | {c:.4f} | {ratio:.2f} |")
+    print(f"\nsaved {save_result(args.model, 'bf16_converge', {'machine': machine(), **runs})}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("step")
+    s.add_argument("--models", default=",".join(CONFIGS))
+    s.add_argument("--sizes", default="cpu,paper")
+    s.add_argument("--rounds", type=int, default=4)
+    s.add_argument("--steps", type=int, default=2)
+    s.add_argument("--threads", type=int, default=2)
+    c = sub.add_parser("converge")
+    c.add_argument("--model", choices=sorted(CONFIGS), default="cyclegan")
+    c.add_argument("--steps", type=int, default=300)
+    args = parser.parse_args()
+    (step if args.command == "step" else converge)(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""SEIGAN's generators (Ostyakov et al. 2018): segment in a box, enhance a paste, fill a hole.
+
+The paper draws its networks only as block diagrams and publishes no code; these are built from
+the shared blocks (choices documented in docs/seigan.md). Its two discriminators (D_bg, D_obj)
+are plain :class:`~compogan.nn.PatchDiscriminator`\\ s.
+
+- :class:`BoxSegmenter` (G_seg): a U-Net from the image and its box to a soft mask, zero
+  outside the box.
+- :class:`NoiseEnhancer` (G_enh): a ResNet generator from a naive composite and a noise map
+  to the enhanced composite, as a residual on the composite.
+- :class:`HoleFiller` (G_inp): a ResNet generator from the image with the mask's pixels
+  removed (and the mask) to the background; outside the mask the input is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from compogan.nn.blocks import ResnetGenerator
+from compogan.nn.unet import UNet
+
+
+def _signed(mask: torch.Tensor) -> torch.Tensor:
+    """A mask in [0, 1] as an input channel in [-1, 1]."""
+    return mask * 2 - 1
+
+
+class BoxSegmenter(nn.Module):
+    """G_seg: (N,3,H,W) images in [-1,1] and (N,1,H,W) box masks in {0,1} → (N,1,H,W) soft
+    masks in [0,1], exactly 0 outside the box (the box constrains the mask).
+
+    Args:
+        widths: the U-Net's encoder widths; every one but the first halves the resolution,
+            so H and W must be divisible by ``2 ** (len(widths) - 1)``.
+        norm: normalisation of the U-Net's layers.
+    """
+
+    def __init__(self, widths: Sequence[int] = (64, 128, 256, 512, 512), norm: str = "instance"):
+        super().__init__()
+        self.unet = UNet(4, 1, widths, norm=norm, activation="lrelu", output_activation="none")
+        self.size_multiple = self.unet.size_multiple
+
+    def forward(self, images: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        logits = self.unet(torch.cat([images, _signed(boxes)], 1))
+        return torch.sigmoid(logits) * boxes
+
+
+class NoiseEnhancer(nn.Module):
+    """G_enh: (N,3,H,W) composites in [-1,1] (+ (N,noise_channels,H,W) noise, N(0,1) drawn from
+    torch's RNG when not given) → (N,3,H,W) enhanced composites in [-1,1]: the composite plus
+    the generator's correction, clamped. H, W divisible by 4.
+
+    Args:
+        ngf, n_blocks, norm: the ResNet generator's width, residual blocks and normalisation.
+        noise_channels: channels of the noise map concatenated to the input (0 = no noise).
+    """
+
+    def __init__(
+        self, ngf: int = 64, n_blocks: int = 9, noise_channels: int = 1, norm: str = "instance"
+    ) -> None:
+        super().__init__()
+        self.noise_channels = noise_channels
+        self.net = ResnetGenerator(3 + noise_channels, 3, ngf=ngf, n_blocks=n_blocks, norm=norm)
+        self.size_multiple = self.net.size_multiple
+
+    def forward(self, composites: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        if noise is None:
+            n, _, h, w = composites.shape
+            noise = torch.randn(
+                n, self.noise_channels, h, w, device=composites.device, dtype=composites.dtype
+            )
+        return (composites + self.net(torch.cat([composites, noise], 1))).clamp(-1, 1)
+
+
+class HoleFiller(nn.Module):
+    """G_inp: (N,3,H,W) images in [-1,1] and (N,1,H,W) masks in [0,1] (1 = remove) → (N,3,H,W)
+    backgrounds in [-1,1]. The network sees (1−m)⊙x and m; its output replaces the image where
+    the mask is: m⊙G + (1−m)⊙x. H, W divisible by 4.
+
+    Args:
+        ngf, n_blocks, norm: the ResNet generator's width, residual blocks and normalisation.
+    """
+
+    def __init__(self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance") -> None:
+        super().__init__()
+        self.net = ResnetGenerator(4, 3, ngf=ngf, n_blocks=n_blocks, norm=norm)
+        self.size_multiple = self.net.size_multiple
+
+    def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        kept = images * (1 - masks)
+        fill = self.net(torch.cat([kept, _signed(masks)], 1))
+        return masks * fill + kept

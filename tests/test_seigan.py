@@ -1,0 +1,401 @@
+"""SEIGAN: its networks, every loss training, the CLI run, the cutpaste pipeline and bad inputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import compogan
+from compogan.config import load_config
+from compogan.data.synthetic.objects import SyntheticObjects, sample_background, sample_scene
+from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
+from compogan.models.seigan import SEIGAN, SEIGANConfig, SEIGANDataConfig
+from compogan.nn import VGG19
+from compogan.nn.seigan import BoxSegmenter, HoleFiller, NoiseEnhancer
+from compogan.pipelines import PIPELINES, CutPaster
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = SEIGANConfig(
+    seg_widths=(8, 16, 16),
+    enh_ngf=8,
+    enh_blocks=1,
+    inp_ngf=8,
+    inp_blocks=1,
+    ndf=8,
+    n_layers_d=2,
+    lambda_bg_content=0.0,
+    lambda_bg_texture=0.0,
+    pool_size=2,
+)
+SIZE = 32
+TINY_ARGS = [
+    "model.seg_widths=[8,16,16]",
+    "model.enh_ngf=8",
+    "model.enh_blocks=1",
+    "model.inp_ngf=8",
+    "model.inp_blocks=1",
+    "model.ndf=8",
+    "model.n_layers_d=2",
+    f"data.size={SIZE}",
+    "data.length=8",
+    "data.test_length=2",
+    "train.steps=6",
+    "train.batch_size=2",
+    "train.log_every=1",
+    "train.checkpoint_every=3",
+    "train.progress=false",
+]
+
+
+def tiny(**changes: object) -> SEIGAN:
+    torch.manual_seed(0)
+    return SEIGAN(replace(TINY, **changes), SEIGANDataConfig(size=SIZE))
+
+
+def batch(n: int = 2) -> dict[str, torch.Tensor]:
+    data = SyntheticObjects(SIZE, n, "train", seed=0)
+    items = [data[i] for i in range(n)]
+    return {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
+
+@torch.no_grad()
+def test_networks_at_the_paper_size() -> None:
+    model = SEIGAN(SEIGANConfig())
+    x = torch.rand(1, 3, 128, 128) * 2 - 1
+    box = torch.zeros(1, 1, 128, 128)
+    box[..., 24:104, 30:90] = 1
+    mask = model.G_seg(x, box)
+    assert mask.shape == (1, 1, 128, 128) and mask.min() >= 0 and mask.max() <= 1
+    assert float((mask * (1 - box)).abs().max()) == 0.0
+    assert model.G_enh(x).shape == (1, 3, 128, 128)
+    filled = model.G_inp(x, box)
+    assert torch.equal(filled * (1 - box), x * (1 - box))
+    counts = {
+        n: sum(p.numel() for p in getattr(model, n).parameters()) for n in model.network_names
+    }
+    # two CycleGAN ResNet generators (one more input channel each) and two 70x70 PatchGANs
+    assert counts["D_bg"] == counts["D_obj"] == 2_764_737
+    assert counts["G_inp"] == 11_378_179 + 64 * 49
+    assert counts["G_enh"] == 11_378_179 + 64 * 49
+    assert isinstance(model.G_seg, BoxSegmenter) and isinstance(model.G_enh, NoiseEnhancer)
+    assert isinstance(model.G_inp, HoleFiller)
+
+
+def test_one_step_trains_every_network_on_every_loss(tmp_path: Path) -> None:
+    vgg = tmp_path / "vgg19.pth"
+    torch.save(VGG19().state_dict(), vgg)  # random weights: no download
+    model = tiny(lambda_bg_content=1.0, lambda_bg_texture=10.0, vgg_weights=str(vgg)).train()
+    model.configure_optimizers()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    losses = model.training_step(batch())
+    assert set(losses) == {
+        "G_adv_bg",
+        "G_adv_obj",
+        "obj_rec",
+        "bg_rec",
+        "bg_content",
+        "bg_texture",
+        "identity",
+        "D_bg",
+        "D_obj",
+    }
+    assert all(torch.isfinite(value) for value in losses.values())
+    after = model.state_dict()
+    for name in model.network_names:
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(name)), name
+    assert all(len(pool.images) == 2 for pool in model.pools.values())
+
+
+def test_losses_fall_on_a_repeated_batch() -> None:
+    model = tiny().train()
+    model.configure_optimizers()
+    data = batch()
+    first = model.training_step(data)
+    for _ in range(8):
+        last = model.training_step(data)
+    assert last["obj_rec"] < first["obj_rec"] and last["bg_rec"] < first["bg_rec"]
+
+
+def test_pools_survive_a_resume() -> None:
+    model = tiny().train()
+    model.configure_optimizers()
+    model.training_step(batch())
+    other = tiny()
+    other.load_extra_training_state(model.extra_training_state())
+    for kind, pool in model.pools.items():
+        assert torch.equal(torch.cat(pool.images), torch.cat(other.pools[kind].images))
+
+
+def test_trains_through_the_cli_and_round_trips(tmp_path: Path, run_cli) -> None:
+    run = tmp_path / "run"
+    config = ROOT / "configs" / "seigan" / "synthetic_cpu.yaml"
+    result = run_cli(
+        "train", "seigan", "-c", config, *TINY_ARGS, "--run-dir", run, "--device", "cpu"
+    )
+    assert result.code == 0, result.stderr
+    logged = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+    assert len({round(row["obj_rec"], 6) for row in logged}) > 1  # losses move
+    model = compogan.load(run)
+    assert isinstance(model, SEIGAN) and model.work_size == SIZE
+    again = SEIGAN.from_pretrained(run)
+    data = batch()
+    assert torch.equal(model.segment(data["x"], data["box"]), again.segment(data["x"], data["box"]))
+    assert torch.equal(model.enhance(data["x"], seed=3), again.enhance(data["x"], seed=3))
+
+
+@pytest.mark.parametrize("name", ["paper.yaml", "synthetic_cpu.yaml"])
+def test_shipped_configs_load(name: str) -> None:
+    load_config(SEIGAN, ROOT / "configs" / "seigan" / name)
+
+
+def _with_mask_bias(model: SEIGAN, bias: float) -> SEIGAN:
+    """Make G_seg answer the whole box (bias > 0) or nothing (bias < 0)."""
+    with torch.no_grad():
+        model.G_seg.unet.head.conv.weight.zero_()
+        model.G_seg.unet.head.conv.bias.fill_(bias)
+    return model.eval()
+
+
+def _image(path: Path, array: np.ndarray, mode: str = "RGB") -> Path:
+    Image.fromarray((array * 255).astype(np.uint8)).convert(mode).save(path)
+    return path
+
+
+@pytest.fixture
+def scenes(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(1)
+    scene = sample_scene(rng, 64)
+    source = np.asarray(Image.fromarray((scene.image * 255).astype(np.uint8)).resize((67, 53)))
+    target = sample_background(rng, 96)[:41]
+    return _image(tmp_path / "source.png", source / 255.0), _image(tmp_path / "target.png", target)
+
+
+def test_the_pipeline_cuts_fills_and_pastes_at_any_size(scenes: tuple[Path, Path]) -> None:
+    assert PIPELINES["cutpaste"] is CutPaster
+    cutpaster = CutPaster(_with_mask_bias(tiny(), 6.0), device="cpu")
+    source, target = scenes
+    result = cutpaster(source, "20,10,50,40", target, at=(50, 5, 80, 35))
+    assert result.composite.size == (96, 41) and result.removed.size == result.mask.size == (67, 53)
+    src, tgt = np.asarray(Image.open(source)), np.asarray(Image.open(target))
+    removed, composite = np.asarray(result.removed), np.asarray(result.composite)
+    mask = np.asarray(result.mask)
+    assert mask[:, :18].max() == 0 and mask[15:35, 25:45].min() > 200  # the box, nothing else
+    assert np.array_equal(removed[:, :17], src[:, :17])  # away from the hole: the source's pixels
+    assert not np.array_equal(removed[12:38, 22:48], src[12:38, 22:48])
+    assert np.array_equal(composite[:, :40], tgt[:, :40])  # away from `at`: the target's pixels
+    assert not np.array_equal(composite[8:32, 53:77], tgt[8:32, 53:77])
+    again = cutpaster(source, "20,10,50,40", target, at=(50, 5, 80, 35))
+    assert np.array_equal(np.asarray(again.composite), composite)  # the noise is seeded
+
+
+def test_cli_writes_all_outputs_and_takes_rgba_and_grey(
+    tmp_path: Path, scenes: tuple[Path, Path], run_cli
+) -> None:
+    weights = _with_mask_bias(tiny(), 6.0).save_pretrained(tmp_path / "seigan")
+    source, target = scenes
+    rgba = tmp_path / "rgba.png"
+    Image.open(source).convert("RGBA").save(rgba)
+    grey = tmp_path / "grey.png"
+    Image.open(target).convert("L").save(grey)
+    out = tmp_path / "out"
+    result = run_cli(
+        "cutpaste",
+        "-w",
+        weights,
+        "--source",
+        rgba,
+        "--box",
+        "20,10,50,40",
+        "--target",
+        grey,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+    )
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["composite.png", "mask.png", "removed.png"]
+    assert Image.open(out / "composite.png").size == (96, 41)
+
+
+def test_cli_fills_with_edgeconnect_when_asked(
+    tmp_path: Path, scenes: tuple[Path, Path], run_cli
+) -> None:
+    weights = _with_mask_bias(tiny(), 6.0).save_pretrained(tmp_path / "seigan")
+    torch.manual_seed(0)
+    edgeconnect = EdgeConnect(
+        EdgeConnectConfig(residual_blocks=1, content_weight=0.0, style_weight=0.0)
+    )
+    inpainter = edgeconnect.save_pretrained(tmp_path / "edgeconnect")
+    source, target = scenes
+    outs = {}
+    for name, extra in (("own", []), ("edgeconnect", ["--inpainter", inpainter])):
+        out = tmp_path / name
+        result = run_cli(
+            "cutpaste",
+            "-w",
+            weights,
+            "--source",
+            source,
+            "--box",
+            "20,10,50,40",
+            "--target",
+            target,
+            "--out",
+            out,
+            "--device",
+            "cpu",
+            *extra,
+        )
+        assert result.code == 0, result.stderr
+        outs[name] = np.asarray(Image.open(out / "removed.png"))
+    src = np.asarray(Image.open(source))
+    assert np.array_equal(outs["edgeconnect"][:, :17], src[:, :17])
+    assert not np.array_equal(outs["edgeconnect"], outs["own"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--box", "20,10,50"], "four numbers"),
+        (["--box", "50,10,20,40"], "empty or inverted"),
+        (["--box", "20,10,90,40"], "outside the 67x53 image"),
+        (["--box", "20,10,50,40", "--at", "80,10,120,40"], "outside the 96x41 image"),
+    ],
+)
+def test_cli_refuses_bad_boxes(tmp_path, scenes, run_cli, args, message) -> None:
+    weights = _with_mask_bias(tiny(), 6.0).save_pretrained(tmp_path / "seigan")
+    source, target = scenes
+    out = tmp_path / "out"
+    result = run_cli(
+        "cutpaste", "-w", weights, "--source", source, "--target", target, "--out", out, *args
+    )
+    assert result.code == 1 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_cli_refuses_an_empty_mask_and_other_models(
+    tmp_path: Path, scenes: tuple[Path, Path], run_cli, tiny_cyclegan_dir: Path
+) -> None:
+    source, target = scenes
+    empty = _with_mask_bias(tiny(), -8.0).save_pretrained(tmp_path / "empty")
+    out = tmp_path / "out"
+    common = [
+        "--source",
+        source,
+        "--box",
+        "20,10,50,40",
+        "--target",
+        target,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+    ]
+    result = run_cli("cutpaste", "-w", empty, *common)
+    assert result.code == 1 and "no object found in the box" in result.stderr
+    assert not out.exists()
+    result = run_cli("cutpaste", "-w", tiny_cyclegan_dir, *common)
+    assert result.code == 1 and "'cyclegan' checkpoint" in result.stderr
+    assert "cutpaste" in result.stderr and not out.exists()
+
+
+def _perturbed(path: Path, region: tuple[slice, slice], seed: int) -> Image.Image:
+    """The image at ``path`` with random pixels inside ``region`` (rows, cols)."""
+    pixels = np.asarray(Image.open(path).convert("RGB")).copy()
+    rows, cols = region
+    shape = pixels[rows, cols].shape
+    pixels[rows, cols] = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    return Image.fromarray(pixels)
+
+
+def test_outputs_do_not_depend_on_the_pixels_they_replace(scenes: tuple[Path, Path]) -> None:
+    cutpaster = CutPaster(_with_mask_bias(tiny(), 20.0), device="cpu")
+    source, target = scenes
+    box, at = "20,10,50,40", (50, 5, 80, 35)
+    first = cutpaster(source, box, target, at=at)
+    hole = (np.asarray(first.removed) != np.asarray(Image.open(source))).any(axis=2)
+    rows, cols = np.nonzero(hole)
+    assert rows.min() >= 8 and rows.max() <= 41 and cols.min() >= 18 and cols.max() <= 51
+    inside_hole = (slice(10, 40), slice(20, 50))  # the whole box is masked, the hole grown
+    changed_source = _perturbed(source, inside_hole, seed=1)
+    second = cutpaster(changed_source, box, target, at=at)
+    assert np.array_equal(np.asarray(second.removed), np.asarray(first.removed))
+    under_object = (slice(7, 33), slice(52, 78))  # inside `at`, where the object is opaque
+    changed_target = _perturbed(target, under_object, seed=2)
+    third = cutpaster(source, box, changed_target, at=at)
+    assert np.array_equal(np.asarray(third.composite), np.asarray(first.composite))
+    assert not np.array_equal(np.asarray(changed_target), np.asarray(Image.open(target)))
+
+
+class ShiftingPlacer:
+    """A stand-in for a Compositor whose "predicted" warp is the initial placement moved
+    ``shift`` canonical units right: it records the placements it was asked for."""
+
+    def __init__(self, shift: float) -> None:
+        self.shift, self.calls = shift, []
+
+    def __call__(self, foreground, background, init, keep_steps):
+        from compogan.geometry import composite_warped
+        from compogan.io.images import pil_to_tensor, tensor_to_pil
+        from compogan.pipelines.compose import CompositionResult, placement_matrix
+
+        self.calls.append(init)
+        fg = pil_to_tensor(foreground.convert("RGB"))[None]
+        alpha = torch.from_numpy(np.asarray(foreground.getchannel("A")) / 255.0).float()
+        start = placement_matrix(init, fg.shape[-2:], (background.height, background.width))
+        move = torch.tensor([[1.0, 0.0, self.shift], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        warp = move @ start
+        rgba = torch.cat([fg, alpha[None, None]], 1)
+        composite, _ = composite_warped(rgba, pil_to_tensor(background)[None], warp)
+        return CompositionResult(tensor_to_pil(composite[0]), warp.double().numpy())
+
+
+def test_a_placer_moves_the_object_before_it_is_enhanced(scenes: tuple[Path, Path]) -> None:
+    source, target = scenes
+    model = _with_mask_bias(tiny(), 20.0)
+    still = CutPaster(model, device="cpu", placer=ShiftingPlacer(0.0))
+    moved = CutPaster(model, device="cpu", placer=ShiftingPlacer(0.5))
+    at = (20, 5, 50, 35)
+    unmoved = still(source, "20,10,50,40", target, at=at)
+    assert still.placer.calls == [pytest.approx((35 / 96, 20 / 41, 30 / 96, 0.0))]
+    assert abs(unmoved.box[0] - at[0]) <= 1 and abs(unmoved.box[2] - at[2]) <= 1
+    result = moved(source, "20,10,50,40", target, at=at)
+    x0, y0, x1, y1 = result.box  # 0.5 canonical units = a quarter of the 96 px width
+    assert abs(x0 - (at[0] + 24)) <= 1 and abs(x1 - (at[2] + 24)) <= 1
+    assert abs(y0 - at[1]) <= 1 and abs(y1 - at[3]) <= 1
+    tgt, composite = np.asarray(Image.open(target)), np.asarray(result.composite)
+    assert np.array_equal(composite[:, :30], tgt[:, :30])  # the object left its first place
+    assert not np.array_equal(composite[8:32, 47:71], tgt[8:32, 47:71])
+
+
+def test_cli_chains_an_stgan_placer(tmp_path: Path, scenes: tuple[Path, Path], run_cli) -> None:
+    from compogan.models.stgan import STGAN, STGANConfig, STGANDataConfig
+
+    weights = _with_mask_bias(tiny(), 6.0).save_pretrained(tmp_path / "seigan")
+    torch.manual_seed(0)
+    stgan_config = STGANConfig(
+        image_size=32,
+        warp_n=2,
+        predictor_widths=(4, 8, 8, 8, 8),
+        fc_dim=16,
+        critic_widths=(4, 8, 8, 8, 8),
+    )
+    placer = STGAN(stgan_config, STGANDataConfig(size=32)).save_pretrained(tmp_path / "stgan")
+    source, target = scenes
+    out = tmp_path / "out"
+    args = ["--source", source, "--box", "20,10,50,40", "--target", target, "--out", out]
+    result = run_cli("cutpaste", "-w", weights, *args, "--placer", placer, "--at", "50,5,80,35")
+    assert result.code == 0, result.stderr
+    composite = np.asarray(Image.open(out / "composite.png"))
+    tgt = np.asarray(Image.open(target))
+    assert composite.shape == tgt.shape and not np.array_equal(composite, tgt)
+    wrong = run_cli("cutpaste", "-w", weights, *args, "--placer", weights)
+    assert wrong.code == 1 and "'seigan' checkpoint" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
