@@ -9,7 +9,8 @@ rounds of ``--steps`` steps after a warm-up step each, at the model's CPU config
 paper config (architecture and batch of the paper; the data of the CPU config at the paper's
 size, since the paper's data sets are not here; random VGG-19 weights written to a temporary
 file where a loss needs them: the time of a loss does not depend on its weights). ST-GAN is
-timed in its last adversarial stage. Each model runs in a fresh process. Reports the median
+timed in its last adversarial stage; InGAN draws a new output size every step, so its times
+vary more. Each model runs in a fresh process. Reports the median
 and the spread of seconds per step, and the speed-up of the medians, with the CPU's native bf16
 instructions (compogan/train/precision.py).
 
@@ -54,6 +55,7 @@ CONFIGS = {
         ["data.dataset=skimage", "model.mode=joint"],
     ),
     "seigan": ("configs/seigan/synthetic_cpu.yaml", "configs/seigan/paper.yaml", []),
+    "ingan": ("configs/ingan/skimage_cpu.yaml", "configs/ingan/paper.yaml", []),
 }
 """Each model: (its CPU config, its paper config, overrides putting the paper config on the
 CPU config's data)."""

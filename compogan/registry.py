@@ -25,6 +25,7 @@ ModelT = TypeVar("ModelT", bound="type[GANModel]")
 BUILTIN_MODELS = {
     "cyclegan": "compogan.models.cyclegan:CycleGAN",
     "edgeconnect": "compogan.models.edgeconnect:EdgeConnect",
+    "ingan": "compogan.models.ingan:InGAN",
     "seigan": "compogan.models.seigan:SEIGAN",
     "pix2pix": "compogan.models.pix2pix:Pix2Pix",
     "stgan": "compogan.models.stgan:STGAN",

@@ -19,6 +19,7 @@ from compogan.errors import TrainingDivergedError
 from compogan.models.base import GANModel
 from compogan.models.cyclegan import CycleGAN, CycleGANConfig
 from compogan.models.edgeconnect import MODES, EdgeConnect
+from compogan.models.ingan import InGAN, InGANConfig, InGANDataConfig
 from compogan.models.phases import Phase
 from compogan.train.precision import native_bf16_cpu
 
@@ -56,7 +57,16 @@ def seigan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
     return model, seigan_batch()
 
 
+def ingan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+    torch.manual_seed(0)
+    config = InGANConfig(base_channels=8, d_base_channels=8, n_blocks=1, inverse_start_step=1)
+    model = InGAN(config, InGANDataConfig(image="skimage:brick", size=64, max_side=96)).train()
+    model.configure_optimizers()
+    return model, {"image": torch.rand(1, 3, 64, 64) * 2 - 1}
+
+
 CASES = {
+    "ingan": ingan_case,
     "cyclegan": cyclegan_case,
     "pix2pix": pix2pix_case,
     "seigan": seigan_case,

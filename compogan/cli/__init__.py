@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "compogan.cli.compose",
     "compogan.cli.inpaint",
     "compogan.cli.cutpaste",
+    "compogan.cli.retarget",
     "compogan.cli.serve",
 )
 """The modules whose commands ``compogan`` offers, in the order of ``compogan --help``."""

@@ -40,6 +40,7 @@ BUILTIN_DATASETS: dict[tuple[str, str], str] = {
     ("compositing", "celeba"): "compogan.data.compositing:celeba_glasses_dataset",
     ("objects", "synthetic"): "compogan.data.synthetic.objects:synthetic_objects_dataset",
     ("objects", "folder"): "compogan.data.objects:object_folder_dataset",
+    ("single_image", "image"): "compogan.data.single_image:single_image_dataset",
 }
 """Each built-in dataset: ``(kind, name)`` → ``"module:factory"``."""
 

@@ -29,7 +29,10 @@ COMPOSE = "compose"
 CUTPASTE = "cutpaste"
 """Cut an object out, fill its hole, paste and enhance it elsewhere (:class:`CutPasting`; the
 :class:`~compogan.pipelines.CutPaster`)."""
-TASKS = (TRANSLATE, INPAINT, COMPOSE, CUTPASTE)
+RETARGET = "retarget"
+"""Single-image retargeting to other sizes and shapes (:class:`Retargeting`; the
+:class:`~compogan.pipelines.Retargeter`)."""
+TASKS = (TRANSLATE, INPAINT, COMPOSE, CUTPASTE, RETARGET)
 """Every task a model can declare in ``tasks``."""
 
 
@@ -146,4 +149,33 @@ class CutPasting(Protocol):
     def enhance(self, composites: Tensor, seed: int = 0) -> Tensor:
         """Enhanced (N,3,S,S) composites in [-1,1] of naive pastes m⊙x + (1−m)⊙y; ``seed``
         fixes any noise the enhancer draws."""
+        ...
+
+
+@runtime_checkable
+class Retargeting(Protocol):
+    """The ``"retarget"`` contract: resynthesise one image at another size or shape.
+
+    Attributes:
+        size_multiple: output H and W are multiples of it (sizes are rounded down to it).
+        min_size: the smallest input H and W.
+    """
+
+    size_multiple: int
+    min_size: int
+
+    @property
+    def source_image(self) -> Tensor | None:
+        """The (1,3,H,W) image in [-1,1] the weights were trained on, or None when they do not
+        hold it (official weights)."""
+        ...
+
+    def retarget(self, image: Tensor, size: tuple[int, int]) -> Tensor:
+        """(1,3,h,w) in [-1,1] → (1,3,H,W) in [-1,1] at ``size``, multiples of
+        ``size_multiple``."""
+        ...
+
+    def warp(self, image: Tensor, size: tuple[int, int], matrix: Tensor) -> Tensor:
+        """(1,3,h,w) → (1,3,H,W) through a (3,3) sampling homography (output → input
+        canonical coordinates): a non-rectangular target."""
         ...

@@ -4,10 +4,12 @@ from compogan.pipelines.base import PORT_KINDS, Pipeline, PipelineResult, Port, 
 from compogan.pipelines.compose import CompositionResult, Compositor
 from compogan.pipelines.cutpaste import CutPaster
 from compogan.pipelines.inpaint import Inpainter, InpaintResult
+from compogan.pipelines.retarget import Retargeter, RetargetResult
 from compogan.pipelines.translate import TranslationResult, Translator
 
 PIPELINES: dict[str, type[Pipeline]] = {
-    pipeline.task: pipeline for pipeline in (Translator, Inpainter, Compositor, CutPaster)
+    pipeline.task: pipeline
+    for pipeline in (Translator, Inpainter, Compositor, CutPaster, Retargeter)
 }
 """Every pipeline by the task it serves."""
 
@@ -21,6 +23,8 @@ __all__ = [
     "Pipeline",
     "PipelineResult",
     "Port",
+    "RetargetResult",
+    "Retargeter",
     "TranslationResult",
     "Translator",
     "progress_bar",

@@ -1,0 +1,155 @@
+"""InGAN benchmark: retargeting scikit-image photos and textures, scored by patch statistics.
+
+    python benchmarks/ingan_bench.py quality --minutes 3 [--images brick,coffee] [--set KEY=VALUE]
+
+For each image (scikit-image's own, offline), trains configs/ingan/skimage_cpu.yaml on it for
+``--minutes`` of wall time (the image resized to at most 192 px, 128 px crops), then retargets
+the training image to sizes that change its aspect (HxW factors 1.5x0.7, 0.6x1.4, 2x2) and
+scores each output by the multi-scale 7x7 patch sliced Wasserstein distance to the input
+(:func:`compogan.metrics.patch_swd`, lower is better). Baselines at the same sizes: bicubic
+resizing, seam carving (the ``seam-carving`` package, ``pip install -e ".[bench]"``; reported as
+missing without it) and a random patch shuffle (the output tiled with 16 px squares cut from
+random places of the input). Writes a markdown table and the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from common import machine
+
+import compogan
+from compogan.config import load_config
+from compogan.geometry.retarget import output_size
+from compogan.metrics import patch_swd
+from compogan.models.ingan import InGAN
+from compogan.train import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "ingan" / "skimage_cpu.yaml"
+IMAGES = ("brick", "grass", "gravel", "coffee", "chelsea", "rocket")
+SCALES = ((1.5, 0.7), (0.6, 1.4), (2.0, 2.0))
+SHUFFLE_TILE = 16
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """(3,H,W) in [-1,1] → (H,W,3) uint8."""
+    return ((image.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+
+
+def from_uint8(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1
+
+
+def bicubic(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(image[None], size=size, mode="bicubic", align_corners=False)[0].clamp(
+        -1, 1
+    )
+
+
+def patch_shuffle(image: torch.Tensor, size: tuple[int, int], seed: int) -> torch.Tensor:
+    """An output of ``size`` tiled with squares cut from random places of ``image``."""
+    rng = np.random.default_rng(seed)
+    height, width = image.shape[-2:]
+    out = torch.empty(3, *size)
+    for top in range(0, size[0], SHUFFLE_TILE):
+        for left in range(0, size[1], SHUFFLE_TILE):
+            y = int(rng.integers(0, height - SHUFFLE_TILE + 1))
+            x = int(rng.integers(0, width - SHUFFLE_TILE + 1))
+            tile = image[:, y : y + SHUFFLE_TILE, x : x + SHUFFLE_TILE]
+            h, w = min(SHUFFLE_TILE, size[0] - top), min(SHUFFLE_TILE, size[1] - left)
+            out[:, top : top + h, left : left + w] = tile[:, :h, :w]
+    return out
+
+
+def seam_carve(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor | None:
+    """Seam carving to ``size`` (H, W), or None when the package is not installed."""
+    try:
+        import seam_carving
+    except ImportError:
+        return None
+    carved = seam_carving.resize(to_uint8(image), (size[1], size[0]))
+    return from_uint8(carved)
+
+
+def score_image(model: InGAN, seed: int) -> dict[str, dict[str, float | None]]:
+    source = model.source_image[0].cpu()
+    scores: dict[str, dict[str, float | None]] = {}
+    for scale in SCALES:
+        size = output_size(source.shape[-2:], scale, model.size_multiple)
+        ours = model.retarget(source[None].to(model.device), size)[0].cpu()
+        carved = seam_carve(source, size)
+        outputs = {
+            "InGAN": ours,
+            "bicubic": bicubic(source, size),
+            "seam carving": carved,
+            "patch shuffle": patch_shuffle(source, size, seed),
+        }
+        name = f"{scale[0]:g}x{scale[1]:g}"
+        scores[name] = {
+            method: None if out is None else patch_swd(out, source)
+            for method, out in outputs.items()
+        }
+    return scores
+
+
+def quality(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    results: dict[str, dict] = {}
+    for image in args.images.split(","):
+        overrides = [
+            f"data.image=skimage:{image}",
+            f"train.max_minutes={args.minutes}",
+            "train.progress=false",
+            *args.set,
+        ]
+        config = load_config(InGAN, CONFIG, overrides)
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.monotonic()
+            steps = Trainer(InGAN, config, Path(tmp) / "run", device="cpu").fit().step
+            minutes = (time.monotonic() - started) / 60
+            model = compogan.load(Path(tmp) / "run")
+        results[image] = {"steps": steps, "minutes": minutes, "scores": score_image(model, 0)}
+        print(f"{image}: {steps} steps in {minutes:.1f} min", flush=True)
+    methods = ("InGAN", "bicubic", "seam carving", "patch shuffle")
+    lines = [
+        f"InGAN, {CONFIG.relative_to(ROOT)} {' '.join(args.set)}: {args.minutes:g} min per image "
+        f"on {machine()}. Patch SWD to the input (lower is better).",
+        "",
+        "| image | size (HxW) | steps | " + " | ".join(methods) + " |",
+        "|---|---|---|" + "---|" * len(methods),
+    ]
+    for image, result in results.items():
+        for size, row in result["scores"].items():
+            cells = " | ".join("n/a" if row[m] is None else f"{row[m]:.4f}" for m in methods)
+            lines.append(f"| {image} | {size} | {result['steps']} | {cells} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps({"machine": machine(), **results}, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    q = sub.add_parser("quality")
+    q.add_argument("--minutes", type=float, default=3.0, help="training budget per image")
+    q.add_argument("--images", default=",".join(IMAGES))
+    q.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    q.add_argument("--threads", type=int, default=2)
+    q.add_argument("--out", default="benchmarks/results/ingan_quality.md")
+    args = parser.parse_args()
+    quality(args)
+
+
+if __name__ == "__main__":
+    main()
