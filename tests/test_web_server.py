@@ -299,7 +299,8 @@ def test_a_user_paints_a_hole_with_the_brush_and_only_the_hole_is_filled(
 # ---- load ---------------------------------------------------------------------------------------
 def translate_over_http(url: str, image: bytes) -> str:
     """One translate request through gradio's HTTP API (upload, call, read the event stream);
-    returns the page's status line, or gradio's own error."""
+    returns the page's status line, gradio's own error, or gradio's queue-full refusal (which
+    can come before our busy gate sees the request when many arrive at once)."""
     import httpx
 
     with httpx.Client(base_url=url, timeout=60) as client:
@@ -308,6 +309,8 @@ def translate_over_http(url: str, image: bytes) -> str:
         call = client.post(
             "/gradio_api/call/run_translate", json={"data": ["dn", file, "AtoB", 1024, 64]}
         ).json()
+        if "event_id" not in call:
+            return f"queue full: {call.get('detail', call)}"
         stream = client.get(f"/gradio_api/call/run_translate/{call['event_id']}").text
     if "event: complete" not in stream:
         return f"gradio: {stream.strip()[-200:]}"
@@ -327,11 +330,15 @@ def test_twenty_concurrent_requests_are_served_or_refused_as_busy(server: Server
 
     done = [answer for answer in answers if answer.startswith("done")]
     busy = [answer for answer in answers if answer.startswith("busy: ")]
-    assert len(done) + len(busy) == 20, answers
+    queue_full = [answer for answer in answers if answer.startswith("queue full: Queue is full")]
+    assert len(done) + len(busy) + len(queue_full) == 20, answers
     assert done and elapsed < 60, (answers, elapsed)
     assert all("try again" in answer for answer in busy)
     peak = server.peak_memory_mb()
-    print(f"{len(done)} done, {len(busy)} busy in {elapsed:.1f} s; peak memory {peak:.0f} MB")
+    print(
+        f"{len(done)} done, {len(busy)} busy, {len(queue_full)} refused by gradio's queue "
+        f"in {elapsed:.1f} s; peak memory {peak:.0f} MB"
+    )
     assert peak < MEMORY_BOUND_MB
     assert translate_over_http(server.url, image).startswith("done")
     assert server.process.poll() is None
