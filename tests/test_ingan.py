@@ -16,7 +16,7 @@ from compogan.geometry.retarget import curriculum_scale_range
 from compogan.models.ingan import InGAN
 from compogan.nn.ingan import scale_weights
 from compogan.pipelines import PIPELINES, Retargeter
-from compogan.pipelines.retarget import parse_size
+from compogan.pipelines.retarget import parse_size, sweep_factors
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_ARGS = [
@@ -129,9 +129,38 @@ def test_cli_writes_sizes_and_the_grid(run_dir: Path, tmp_path: Path, run_cli) -
     assert Image.open(out / "grid.png").mode == "RGB"
 
 
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_cli_writes_a_retargeting_video(
+    run_dir: Path, tmp_path: Path, run_cli, suffix: str
+) -> None:
+    import imageio.v3 as iio
+
+    video = tmp_path / f"sweep{suffix}"
+    out = tmp_path / "out"
+    result = run_cli(*_common(run_dir, out), "--video", video, "--frames", "12", "--fps", "6")
+    assert result.code == 0, result.stderr
+    frames = iio.imread(video, index=None) if suffix == ".gif" else None
+    if frames is not None:
+        assert frames.shape[0] == 12
+    assert video.stat().st_size > 1000 and not out.exists()
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_sweep_passes_through_wider_taller_and_both() -> None:
+    factors = sweep_factors(28)
+    assert factors[0] == factors[-1] == (1.0, 1.0)
+    assert max(w for _, w in factors) == 2.0 and min(h for h, _ in factors) == 0.5
+    assert (2.0, 2.0) in factors
+    with pytest.raises(InputError, match="at least 2 frames"):
+        sweep_factors(1)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--video", "sweep.avi"], "must end in .mp4 or .gif"),
+        (["--video", "sweep.gif", "--frames", "1"], "--frames must be in"),
+        (["--video", "sweep.gif", "--fps", "0"], "--fps must be in"),
         (["--sizes", "0x1"], "positive"),
         (["--sizes", "1.5x"], "HxW"),
         (["--sizes", "99x99"], "at most"),
@@ -172,3 +201,19 @@ def test_grey_and_rgba_inputs_are_retargeted_as_rgb(run_dir: Path, tmp_path: Pat
         result = run_cli(*_common(run_dir, out), "--sizes", "1x1", "--image", path)
         assert result.code == 0, result.stderr
         assert Image.open(out / "1x1.png").mode == "RGB"
+
+
+def test_train_takes_the_image_with_image_option(tmp_path: Path, run_cli, make_image) -> None:
+    photo = make_image(tmp_path / "photo.png", 72, 88)
+    run = tmp_path / "run"
+    tiny = [arg for arg in TINY_ARGS if not arg.startswith(("data.image", "train.steps"))]
+    config = ROOT / "configs" / "ingan" / "skimage_cpu.yaml"
+    args = ["train", "ingan", "-c", config, "--run-dir", run, "--image", photo, "--device", "cpu"]
+    result = run_cli(*args, *tiny, "train.steps=2", "train.checkpoint_every=2")
+    assert result.code == 0, result.stderr
+    assert compogan.load(run).source_image.shape[-2:] == (72, 88)
+
+    result = run_cli("train", "cyclegan", "--run-dir", tmp_path / "cg", "--image", photo)
+    assert result.code == 1 and "--image is for single-image models" in result.stderr
+    result = run_cli(*args[:6], "--image", tmp_path / "missing.png")
+    assert result.code == 1 and "is not a file" in result.stderr

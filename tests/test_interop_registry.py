@@ -65,7 +65,7 @@ def plugin(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_builtin_importers_are_found_by_name() -> None:
-    assert importer_names() == ("cyclegan", "edgeconnect")
+    assert importer_names() == ("cyclegan", "edgeconnect", "ingan")
     assert get_importer("edgeconnect").model_name == "edgeconnect"
     with pytest.raises(ConfigError, match="no importer for official 'stgan' weights; models with"):
         import_official("stgan", "x.pth")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 GRID_SCALES = (0.5, 0.75, 1.0, 1.5, 2.0)
 """The height and width factors of ``--grid``'s 5x5 retargets."""
 GRID_GAP = 4
+MAX_VIDEO_FRAMES = 1000
 
 
 def _size_name(size: str) -> str:
@@ -69,22 +70,36 @@ def retarget_command(
         str | None,
         typer.Option("--corners", help="non-rectangular output: x1,y1,...,x4,y4 (RGBA)"),
     ] = None,
+    video: Annotated[
+        Path | None,
+        typer.Option("--video", help="also write a video sweeping through sizes (.mp4 or .gif)"),
+    ] = None,
+    frames: Annotated[int, typer.Option("--frames", help="frames of --video")] = 60,
+    fps: Annotated[float, typer.Option("--fps", help="frames per second of --video")] = 15.0,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
     """Retarget: `compogan retarget -w runs/ingan --sizes 1.5x0.7,2x1 -o out/`.
 
-    Writes OUT/<size>.png per size (with --grid also OUT/grid/<h>x<w>.png and OUT/grid.png).
-    Every size is checked and computed before anything is written.
+    Writes OUT/<size>.png per size (with --grid also OUT/grid/<h>x<w>.png and OUT/grid.png;
+    with --video the sweep, e.g. --video out/sweep.mp4). Every size is checked and computed
+    before anything is written.
     """
     from compogan.io.atomic import remove_stale_temporaries
     from compogan.io.images import load_image
+    from compogan.io.video import check_video_path, write_video
     from compogan.pipelines import Retargeter
 
     wanted = [] if sizes is None else [part for part in sizes.split(",") if part.strip()]
     if sizes is not None and not wanted:
         raise InputError("--sizes is empty; give sizes like 1.5x0.7,2x1")
-    if not wanted and not grid:
-        raise InputError("nothing to do: give --sizes and/or --grid")
+    if not wanted and not grid and video is None:
+        raise InputError("nothing to do: give --sizes, --grid and/or --video")
+    if video is not None:
+        check_video_path(video)
+        if not 0 < fps <= 120:
+            raise InputError(f"--fps must be in (0, 120], got {fps}")
+        if not 2 <= frames <= MAX_VIDEO_FRAMES:
+            raise InputError(f"--frames must be in [2, {MAX_VIDEO_FRAMES}], got {frames}")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
     picture = None if image is None else load_image(image)
@@ -98,8 +113,10 @@ def retarget_command(
         for (h, w), result in cells.items():
             outputs[out / "grid" / f"{h}x{w}.png"] = result
         collage = _collage(cells)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out)
+    sweep = [] if video is None else [result.image for result in retargeter.sweep(frames, picture)]
+    if outputs:
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out)
     for path, result in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         result.save(path)
@@ -107,4 +124,8 @@ def retarget_command(
         from compogan.io.images import save_image
 
         save_image(collage, out / "grid.png")
-    typer.echo(f"wrote {len(outputs) + (collage is not None)} image(s) to {out}")
+    if video is not None:
+        write_video(sweep, video, fps)
+        typer.echo(f"wrote a {len(sweep)}-frame retargeting video to {video}")
+    if outputs:
+        typer.echo(f"wrote {len(outputs) + (collage is not None)} image(s) to {out}")

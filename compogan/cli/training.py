@@ -26,6 +26,23 @@ def check_output_dir(out_dir: Path, overwrite: bool) -> None:
         )
 
 
+def _image_override(model_cls: type, image: Path | None) -> list[str]:
+    """``data.image=IMAGE`` for a model whose data config has an ``image`` field.
+
+    Raises:
+        ConfigError: --image for a model that does not train on one image, or a missing file.
+    """
+    if image is None:
+        return []
+    if "image" not in getattr(model_cls.DataConfig, "__dataclass_fields__", {}):
+        raise ConfigError(
+            f"--image is for single-image models; {model_cls.name} trains on a dataset"
+        )
+    if not image.is_file():
+        raise ConfigError(f"--image {image} is not a file")
+    return [f"data.image={image}"]
+
+
 @app.command("models")
 def models_command() -> None:
     """List the registered models with a one-line description each."""
@@ -58,8 +75,15 @@ def train_command(
     device: Annotated[
         str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps")
     ] = None,
+    image: Annotated[
+        Path | None,
+        typer.Option("--image", help="the one training image of a single-image model (InGAN)"),
+    ] = None,
 ) -> None:
     """Train a model, e.g. `compogan train cyclegan -c configs/cyclegan/day2night.yaml`.
+
+    Single-image models take their image with --image (the same as data.image=PATH):
+    `compogan train ingan -c configs/ingan/skimage_cpu.yaml --image photo.png`.
 
     A fresh run refuses a --run-dir that holds an earlier run: continue that one with
     --resume, choose a new folder, or pass --overwrite to delete it first. Ctrl-C stops after
@@ -72,6 +96,7 @@ def train_command(
     from compogan.train.trainer import check_run_dir
 
     model_cls = get_model_class(model)
+    overrides = [*(overrides or []), *_image_override(model_cls, image)]
     if resume and run_dir is None:
         raise ConfigError("--resume needs --run-dir pointing at the run to continue")
     run_dir = run_dir or make_run_dir(model)

@@ -162,9 +162,10 @@ def linspace_grid(matrix: Tensor, size: tuple[int, int]) -> Tensor:
 
 def shift_padding(width: int, shifts: Tensor) -> tuple[int, int]:
     """The reference's reflect padding (left, right) of a map ``width`` wide before it is
-    sampled with corner shifts (s0, s1): |ceil(W·s0)| and |ceil(−W·s1)|."""
-    s0, s1 = (float(v) for v in shifts.reshape(2))
-    return abs(math.ceil(width * s0)), abs(math.ceil(-width * s1))
+    sampled with corner shifts (s0, s1): |ceil(W·s0)| and |ceil(−W·s1)|, computed in the
+    shifts' own precision as the reference does (40 · 0.2 is 8 in float32, not 9)."""
+    s0, s1 = shifts.detach().reshape(2).cpu()
+    return abs(int(torch.ceil(width * s0))), abs(int(torch.ceil(-width * s1)))
 
 
 def warp_features(

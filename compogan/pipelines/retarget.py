@@ -31,6 +31,10 @@ from compogan.pipelines.base import Pipeline, PipelineResult, Port
 
 MAX_OUTPUT_PIXELS = 4096 * 4096
 """The largest output (pixels) a retarget may ask for: G's memory grows with the output."""
+SWEEP_LEGS = ((1.0, 1.0), (1.0, 2.0), (1.0, 0.5), (1.0, 1.0), (2.0, 1.0), (0.5, 1.0))
+SWEEP_LEGS += ((1.0, 1.0), (2.0, 2.0), (0.5, 0.5), (1.0, 1.0))
+"""The (H, W) factors a retargeting video passes through, linearly, in order: wider and
+narrower, taller and shorter, then both."""
 _SIZE = re.compile(r"^\s*([0-9.]+)\s*x\s*([0-9.]+)\s*(px)?\s*$")
 
 
@@ -83,6 +87,25 @@ def parse_corners(text: str) -> torch.Tensor:
     if len(values) != 8:
         raise InputError(f"--corners needs 8 numbers x1,y1,x2,y2,x3,y3,x4,y4, not {text!r}")
     return torch.tensor(values, dtype=torch.float64).reshape(4, 2)
+
+
+def sweep_factors(frames: int) -> list[tuple[float, float]]:
+    """``frames`` (H, W) factors evenly along the path through :data:`SWEEP_LEGS`.
+
+    Raises:
+        InputError: fewer than 2 frames.
+    """
+    if frames < 2:
+        raise InputError(f"a retargeting video needs at least 2 frames, got {frames}")
+    legs = len(SWEEP_LEGS) - 1
+    factors = []
+    for index in range(frames):
+        position = index * legs / (frames - 1)
+        leg = min(int(position), legs - 1)
+        t = position - leg
+        (h0, w0), (h1, w1) = SWEEP_LEGS[leg], SWEEP_LEGS[leg + 1]
+        factors.append((h0 + (h1 - h0) * t, w0 + (w1 - w0) * t))
+    return factors
 
 
 @dataclass
@@ -157,3 +180,8 @@ class Retargeter(Pipeline):
         alpha = (quad_mask(quad, target)[0, 0] * 255).byte().numpy()
         picture.putalpha(Image.fromarray(alpha, mode="L"))
         return RetargetResult(picture, target)
+
+    def sweep(self, frames: int = 60, image: ImageLike | None = None) -> list[RetargetResult]:
+        """``image`` (default: the training image) retargeted along :func:`sweep_factors`,
+        the frames of a retargeting video (sizes change from frame to frame)."""
+        return [self(f"{h:.4f}x{w:.4f}", image) for h, w in sweep_factors(frames)]
