@@ -1,6 +1,7 @@
 """InGAN benchmark: retargeting scikit-image photos and textures, scored by patch statistics.
 
     python benchmarks/ingan_bench.py quality --minutes 3 [--images brick,coffee] [--set KEY=VALUE]
+    python benchmarks/ingan_bench.py speed [--steps 5] [--device cpu]
 
 For each image (scikit-image's own, offline), trains configs/ingan/skimage_cpu.yaml on it for
 ``--minutes`` of wall time (the image resized to at most 192 px, 128 px crops), then retargets
@@ -10,6 +11,12 @@ scores each output by the multi-scale 7x7 patch sliced Wasserstein distance to t
 resizing, seam carving (the ``seam-carving`` package, ``pip install -e ".[bench]"``; reported as
 missing without it) and a random patch shuffle (the output tiled with 16 px squares cut from
 random places of the input). Writes a markdown table and the numbers as JSON.
+
+``speed`` times the paper-size networks (configs/ingan/paper.yaml's G and D): training
+iterations per second on 128 and 256 px crops (past the curriculum and with the extra inverse
+update, so output sizes are drawn over the whole 0.15-2.25 range; the same seeded sizes for
+every run) and the latency of one retarget to 512 and 1024 px outputs, each size in its own
+process for its peak memory.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import machine
+from common import in_fresh_process, machine, save_result, time_steps
 
 import compogan
-from compogan.config import load_config
+from compogan.config import load_config, section_object
 from compogan.geometry.retarget import output_size
 from compogan.metrics import patch_swd
 from compogan.models.ingan import InGAN
@@ -138,6 +145,68 @@ def quality(args: argparse.Namespace) -> None:
     out.with_suffix(".json").write_text(json.dumps({"machine": machine(), **results}, indent=1))
 
 
+SPEED_STEP = 20000
+"""The training step the speed runs pretend to be at: past the curriculum (10k) and the start
+of the inverse update (10k), so every phase runs at the full range of output sizes."""
+
+
+def paper_model(crop: int, device: str) -> InGAN:
+    config = load_config(InGAN, ROOT / "configs" / "ingan" / "paper.yaml", [f"data.size={crop}"])
+    model = InGAN(section_object(config, "model"), section_object(config, "data")).to(device)
+    model.configure_optimizers()
+    model.step_count = SPEED_STEP
+    return model
+
+
+def measure_training(crop: int, device: str, steps: int) -> dict:
+    """Iterations per second and peak memory (MiB) of paper-size InGAN training on crops."""
+    torch.manual_seed(0)
+    model = paper_model(crop, device)
+    crop_image = torch.rand(1, 3, crop, crop, device=device) * 2 - 1
+    model.source.set(crop_image)
+    seconds, peak = time_steps(lambda: model.training_step({"image": crop_image}), steps, device)
+    return {"crop": crop, "iterations_per_second": 1 / seconds, "peak_mib": peak}
+
+
+def measure_inference(output: int, device: str, steps: int) -> dict:
+    """Seconds for one retarget of a 256 px input to an ``output`` px square."""
+    model = paper_model(256, device).eval()
+    image = torch.rand(1, 3, 256, 256, device=device) * 2 - 1
+    seconds, peak = time_steps(lambda: model.retarget(image, (output, output)), steps, device)
+    return {"output": output, "seconds": seconds, "peak_mib": peak}
+
+
+def speed(args: argparse.Namespace) -> None:
+    training = [
+        in_fresh_process("ingan_bench", f"measure_training({crop}, {args.device!r}, {args.steps})")
+        for crop in (128, 256)
+    ]
+    inference = [
+        in_fresh_process("ingan_bench", f"measure_inference({side}, {args.device!r}, 3)")
+        for side in (512, 1024)
+    ]
+    where = machine()
+    lines = [
+        f"InGAN paper networks (G 64 ch, 6 blocks; D 64 ch, scale factor 1.4) on {where}.",
+        "",
+        "| crop | training iterations/s | peak memory (MiB) |",
+        "|---|---|---|",
+        *(
+            f"| {r['crop']} | {r['iterations_per_second']:.3f} | {r['peak_mib']:.0f} |"
+            for r in training
+        ),
+        "",
+        "| output (256 px input) | retarget latency (s) | peak memory (MiB) |",
+        "|---|---|---|",
+        *(f"| {r['output']} | {r['seconds']:.2f} | {r['peak_mib']:.0f} |" for r in inference),
+    ]
+    print("\n".join(lines))
+    path = save_result(
+        "ingan", "speed", {"machine": where, "training": training, "inference": inference}
+    )
+    print(f"saved {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -147,8 +216,13 @@ def main() -> None:
     q.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--out", default="benchmarks/results/ingan_quality.md")
+    q.set_defaults(run=quality)
+    p = sub.add_parser("speed")
+    p.add_argument("--steps", type=int, default=5, help="timed training iterations per crop")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(run=speed)
     args = parser.parse_args()
-    quality(args)
+    args.run(args)
 
 
 if __name__ == "__main__":

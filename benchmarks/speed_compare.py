@@ -1,10 +1,12 @@
 """Speed switches of the shared training step, each against "every switch off", in one run.
 
-    python benchmarks/speed_compare.py step [--models cyclegan,seigan] [--sizes cpu,paper]
+    python benchmarks/speed_compare.py step [--switch bf16|foreach|fused] [--models cyclegan,seigan]
+        [--sizes cpu,paper]
     python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
 
 ``step`` times every model's full training step (every phase of one ``training_step``) with
-``train.bf16`` off and on, alternated in one process (off, on, on, off, ...) for ``--rounds``
+one switch off and on (``train.bf16``, or ``train.optimizer_impl`` foreach / fused against
+PyTorch's default), alternated in one process (off, on, on, off, ...) for ``--rounds``
 rounds of ``--steps`` steps after a warm-up step each, at the model's CPU config and at its
 paper config (architecture and batch of the paper; the data of the CPU config at the paper's
 size, since the paper's data sets are not here; random VGG-19 weights written to a temporary
@@ -27,6 +29,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -79,25 +82,58 @@ def build(model_name: str, size: str, vgg: Path) -> tuple[GANModel, dict[str, to
     return model, batch
 
 
-def time_rounds(model_name: str, size: str, rounds: int, steps: int, threads: int) -> dict:
-    """Seconds per step with bf16 off and on, alternated, ``rounds`` times each."""
+SWITCHES = ("bf16", "foreach", "fused")
+
+
+def switcher(model: GANModel, switch: str) -> Callable[[bool], None]:
+    """A function turning ``switch`` off or on for ``model``: bf16 autocast, or optimisers
+    built with ``optimizer_impl`` (both sets built once, swapped in)."""
+    if switch == "bf16":
+
+        def set_bf16(on: bool) -> None:
+            model.autocast_dtype = torch.bfloat16 if on else None
+
+        return set_bf16
+    optimizer_sets = {}
+    for on, impl in ((False, "default"), (True, switch)):
+        model.optimizer_impl, model.optimizers = impl, {}
+        model.configure_optimizers()
+        optimizer_sets[on] = model.optimizers
+
+    def set_optimizers(on: bool) -> None:
+        model.optimizers = optimizer_sets[on]
+
+    return set_optimizers
+
+
+def time_rounds(
+    model_name: str, size: str, rounds: int, steps: int, threads: int, switch: str = "bf16"
+) -> dict:
+    """Seconds per step with ``switch`` off and on, alternated, ``rounds`` times each."""
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
         vgg = Path(tmp) / "vgg19.pth"
         torch.save(VGG19().state_dict(), vgg)
         model, batch = build(model_name, size, vgg)
-    times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    turn = switcher(model, switch)
+    times: dict[str, list[float]] = {"off": [], "on": []}
     for round_index in range(rounds):
-        order = ("fp32", "bf16") if round_index % 2 == 0 else ("bf16", "fp32")
+        order = ("off", "on") if round_index % 2 == 0 else ("on", "off")
         for mode in order:
-            model.autocast_dtype = torch.bfloat16 if mode == "bf16" else None
+            turn(mode == "on")
             model.training_step(batch)
             start = time.perf_counter()
             for _ in range(steps):
                 model.training_step(batch)
             times[mode].append((time.perf_counter() - start) / steps)
     batch_size = next(iter(batch.values())).shape[0]
-    return {"model": model_name, "size": size, "batch": batch_size, "seconds": times}
+    return {
+        "model": model_name,
+        "size": size,
+        "batch": batch_size,
+        "switch": switch,
+        "seconds": times,
+    }
 
 
 def spread(values: list[float]) -> str:
@@ -106,27 +142,27 @@ def spread(values: list[float]) -> str:
 
 def step(args: argparse.Namespace) -> None:
     flag = native_bf16_cpu() or "none"
-    print(f"training step, bf16 off vs on, {machine()}; native bf16: {flag}\n")
-    print("| model | config | batch | fp32 s/step | bf16 s/step | speed-up |")
+    print(f"training step, {args.switch} off vs on, {machine()}; native bf16: {flag}\n")
+    print(f"| model | config | batch | off s/step | {args.switch} s/step | speed-up |")
     print("|---|---|---|---|---|---|")
     rows = []
     for model_name in args.models.split(","):
         for size in args.sizes.split(","):
             call = (
                 f"time_rounds({model_name!r}, {size!r}, {args.rounds}, {args.steps}, "
-                f"{args.threads})"
+                f"{args.threads}, {args.switch!r})"
             )
             row = in_fresh_process("speed_compare", call)
             rows.append(row)
-            fp32, bf16 = row["seconds"]["fp32"], row["seconds"]["bf16"]
-            ratio = statistics.median(fp32) / statistics.median(bf16)
+            off, on = row["seconds"]["off"], row["seconds"]["on"]
+            ratio = statistics.median(off) / statistics.median(on)
             print(
-                f"| {model_name} | {size} | {row['batch']} | {spread(fp32)} | {spread(bf16)} | "
+                f"| {model_name} | {size} | {row['batch']} | {spread(off)} | {spread(on)} | "
                 f"{ratio:.2f}x |",
                 flush=True,
             )
     output = {"machine": machine(), "native_bf16": flag, "rounds": args.rounds, "rows": rows}
-    print(f"\nsaved {save_result('speed', 'bf16', output)}")
+    print(f"\nsaved {save_result('speed', args.switch, output)}")
 
 
 def final_losses(model_name: str, steps: int, seed: int, bf16: bool, run_dir: Path) -> dict:
@@ -175,6 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("step")
+    s.add_argument("--switch", choices=SWITCHES, default="bf16")
     s.add_argument("--models", default=",".join(CONFIGS))
     s.add_argument("--sizes", default="cpu,paper")
     s.add_argument("--rounds", type=int, default=4)

@@ -44,6 +44,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from compogan.errors import ConfigError
 
+OPTIMIZER_IMPLS = ("default", "foreach", "fused")
+
 SCHEDULE_KINDS = ("constant", "linear", "cosine", "step")
 
 RANGE_KEY = "compogan_range"
@@ -230,6 +232,9 @@ class TrainConfig:
         device: "auto" (cuda > mps > cpu), "cpu", "cuda", "cuda:1", "mps".
         bf16: run forward passes under bf16 autocast, on CUDA and on CPUs with native bf16
             (AVX512-BF16 / AMX); ignored with a warning elsewhere (compogan/train/precision.py).
+        optimizer_impl: how optimisers that offer it update parameters: "default" (PyTorch's
+            choice: a loop over tensors on CPU), "foreach" (multi-tensor kernels) or "fused"
+            (one fused kernel); the same arithmetic, see benchmarks/RESULTS.md for what pays.
         progress: show a progress bar.
         ema_decay: average the weights of the model's ``averaged_networks()`` (its trained
             generators) with this decay and save the averages (0 = off; see
@@ -251,9 +256,18 @@ class TrainConfig:
     image_every: int = ranged(500, ge=0)
     device: str = "auto"
     bf16: bool = False
+    optimizer_impl: str = "default"
     progress: bool = True
     ema_decay: float = ranged(0.0, ge=0, lt=1)
     init_from: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """ConfigError for an unknown optimizer_impl."""
+        if self.optimizer_impl not in OPTIMIZER_IMPLS:
+            raise ConfigError(
+                f"train.optimizer_impl must be one of {', '.join(OPTIMIZER_IMPLS)}, "
+                f"not '{self.optimizer_impl}'"
+            )
 
 
 def experiment_schema(model_cls: type) -> DictConfig:

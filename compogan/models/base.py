@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -91,6 +92,9 @@ class GANModel(nn.Module):
         self.optimizer_networks: dict[str, tuple[str, ...]] = {}
         self.lr_schedules: dict[str, ScheduleConfig] = {}
         self.autocast_dtype: torch.dtype | None = None
+        self.optimizer_impl = "default"
+        """``train.optimizer_impl`` ("default", "foreach" or "fused"), set by the trainer
+        before :meth:`configure_optimizers`; applied to optimisers that take that flag."""
         self.loaded_networks: tuple[str, ...] = self.network_names
         self.initialised_networks: tuple[str, ...] = ()
         """Networks started from trained weights (``train.init_from``), set by the trainer."""
@@ -235,6 +239,8 @@ class GANModel(nn.Module):
         """
         networks = tuple(networks)
         parameters = [p for network in networks for p in getattr(self, network).parameters()]
+        if self.optimizer_impl != "default" and _offers(optimizer, self.optimizer_impl):
+            options = {self.optimizer_impl: True, **options}
         self.optimizers[name] = optimizer(parameters, **options)
         self.optimizer_networks[name] = networks
         if schedule is not None:
@@ -426,6 +432,14 @@ class GANModel(nn.Module):
         for name in self.loaded_networks:
             sub_state = network_state(state, name)
             load_network_state(getattr(self, name), sub_state, f"'{name}' of {self.name}")
+
+
+def _offers(optimizer: Callable[..., torch.optim.Optimizer], flag: str) -> bool:
+    """Whether an optimiser class takes the keyword ``flag`` ("foreach" or "fused")."""
+    try:
+        return flag in inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def network_state(state: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:

@@ -301,6 +301,7 @@ class Trainer:
         self._check_recipe_steps()
         if not self.resume:
             self._init_networks()
+        self.model.optimizer_impl = cfg.optimizer_impl
         self.model.configure_optimizers()
         model = self.model
         self.schedulers = build_schedulers(model.optimizers, model.lr_schedules, cfg.steps)
