@@ -3,6 +3,7 @@
     python benchmarks/speed_compare.py step [--switch bf16|foreach|fused] [--models cyclegan,seigan]
         [--sizes cpu,paper]
     python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
+    python benchmarks/speed_compare.py profile [--models cyclegan,seigan] [--sizes cpu]
 
 ``step`` times every model's full training step (every phase of one ``training_step``) with
 one switch off and on (``train.bf16``, or ``train.optimizer_impl`` foreach / fused against
@@ -20,6 +21,10 @@ instructions (compogan/train/precision.py).
 0, float32 with seed 1 and bf16 with seed 0, and compares the mean of each loss over the last
 fifth of the steps: the bf16 run is within noise when its distance to the float32 run of the
 same seed is not larger than the distance between the two float32 seeds.
+
+``profile`` runs torch.profiler (CPU) over ``--steps`` training steps after a warm-up step and
+reports where the time goes: per phase and part (forward, backward, gradient check, optimiser
+step: the labels the shared loop records) and per operator type (self time, top 8).
 """
 
 from __future__ import annotations
@@ -165,6 +170,50 @@ def step(args: argparse.Namespace) -> None:
     print(f"\nsaved {save_result('speed', args.switch, output)}")
 
 
+def profile_step(model_name: str, size: str, steps: int, threads: int) -> dict:
+    """Milliseconds per step by phase part and by operator (self CPU time), averaged."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        vgg = Path(tmp) / "vgg19.pth"
+        torch.save(VGG19().state_dict(), vgg)
+        model, batch = build(model_name, size, vgg)
+    model.training_step(batch)
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            model.training_step(batch)
+    wall = (time.perf_counter() - start) / steps * 1000
+    events = profiler.key_averages()
+    parts = {e.key: e.cpu_time_total / 1000 / steps for e in events if e.key.startswith("phase ")}
+    ops = sorted(
+        (e for e in events if not e.key.startswith("phase ")),
+        key=lambda e: e.self_cpu_time_total,
+        reverse=True,
+    )
+    top = {e.key: e.self_cpu_time_total / 1000 / steps for e in ops[:8]}
+    return {"model": model_name, "size": size, "wall_ms": wall, "parts": parts, "ops": top}
+
+
+def profile_models(args: argparse.Namespace) -> None:
+    rows = []
+    print(f"where a training step's time goes, {machine()} (profiled, so slower than timed)\n")
+    for model_name in args.models.split(","):
+        for size in args.sizes.split(","):
+            call = f"profile_step({model_name!r}, {size!r}, {args.steps}, {args.threads})"
+            row = in_fresh_process("speed_compare", call)
+            rows.append(row)
+            print(f"{model_name} ({size}): {row['wall_ms']:.0f} ms/step")
+            parts = ", ".join(
+                f"{k.removeprefix('phase ')} {v:.0f}" for k, v in row["parts"].items()
+            )
+            print(f"  parts (ms): {parts}")
+            ops = ", ".join(f"{k} {v:.0f}" for k, v in row["ops"].items())
+            print(f"  top operators (self ms): {ops}", flush=True)
+    print(f"\nsaved {save_result('speed', 'profile', {'machine': machine(), 'rows': rows})}")
+
+
 def final_losses(model_name: str, steps: int, seed: int, bf16: bool, run_dir: Path) -> dict:
     """Mean of each logged loss over the last fifth of a ``steps``-step CPU-config run."""
     cpu_config = ROOT / CONFIGS[model_name][0]
@@ -217,11 +266,16 @@ def main() -> None:
     s.add_argument("--rounds", type=int, default=4)
     s.add_argument("--steps", type=int, default=2)
     s.add_argument("--threads", type=int, default=2)
+    p = sub.add_parser("profile")
+    p.add_argument("--models", default=",".join(CONFIGS))
+    p.add_argument("--sizes", default="cpu")
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
     c = sub.add_parser("converge")
     c.add_argument("--model", choices=sorted(CONFIGS), default="cyclegan")
     c.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
-    (step if args.command == "step" else converge)(args)
+    {"step": step, "converge": converge, "profile": profile_models}[args.command](args)
 
 
 if __name__ == "__main__":

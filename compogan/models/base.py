@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.profiler import record_function
 from torch.utils.data import Dataset
 
 import compogan
@@ -277,7 +278,7 @@ class GANModel(nn.Module):
             self.optimizers[name].zero_grad(set_to_none=True)
         self.nets = self._namespace(trained)
         try:
-            with self.autocast():
+            with self.autocast(), record_function(f"phase {phase.name}: forward"):
                 losses = phase.losses(state)
         finally:
             self.nets = self._namespace(())
@@ -285,10 +286,13 @@ class GANModel(nn.Module):
         if not torch.isfinite(total):
             bad = next(name for name, loss in losses.items() if not torch.isfinite(loss).all())
             raise TrainingDivergedError(f"loss '{bad}' became {float(losses[bad])}")
-        total.backward()
-        self._check_gradients(phase, trained)
-        for name in phase.optimizers:
-            self.optimizers[name].step()
+        with record_function(f"phase {phase.name}: backward"):
+            total.backward()
+        with record_function(f"phase {phase.name}: gradient check"):
+            self._check_gradients(phase, trained)
+        with record_function(f"phase {phase.name}: optimiser step"):
+            for name in phase.optimizers:
+                self.optimizers[name].step()
         return {name: loss.detach() for name, loss in losses.items()}
 
     def phase_networks(self, phase: Phase) -> tuple[str, ...]:
