@@ -166,7 +166,7 @@ def test_declared_ports_of_each_pipeline() -> None:
     assert kinds(Compositor.inputs) == [
         ("foreground", "rgba"),
         ("background", "image"),
-        ("init", "text"),
+        ("init", "placement"),
         ("steps", "number"),
         ("keep_steps", "flag"),
     ]

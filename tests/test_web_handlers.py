@@ -405,3 +405,23 @@ def test_a_number_port_without_a_default_is_left_empty_not_zero() -> None:
     assert isinstance(unset, gr.Textbox) and unset.value == ""
     assert isinstance(preset, gr.Number) and preset.value == 256
     assert prepare(Port("steps", "number"), "", LIMITS) is None
+
+
+def test_a_placement_port_is_a_tick_box_and_four_sliders_read_as_its_text() -> None:
+    import gradio as gr
+
+    from compogan.pipelines.compose import parse_placement
+    from compogan.web.app import Slot, input_widgets
+
+    port = Port("init", "placement", help="initial placement")
+    with gr.Blocks():
+        widgets = input_widgets(port, "compose-in-init")
+    assert isinstance(widgets[0], gr.Checkbox) and widgets[0].value is False
+    assert [w.elem_id for w in widgets[1:]] == [
+        f"compose-in-init-{name}" for name in ("x", "y", "scale", "angle")
+    ]
+    slot = Slot(port, widgets)
+    assert slot.value([False, 0.5, 0.5, 0.5, 0.0]) is None
+    text = slot.value([True, 0.25, 0.75, 0.4, -30.0])
+    assert text == "0.25,0.75,0.4,-30" and parse_placement(text) == (0.25, 0.75, 0.4, -30.0)
+    assert prepare(port, text, LIMITS) == text and prepare(port, None, LIMITS) is None

@@ -49,6 +49,7 @@ PORT_KINDS = {
     "choice": "one of the port's choices",
     "flag": "True or False",
     "text": "a string",
+    "placement": "an initial placement x,y,scale,angle: a tuple of four numbers or its text",
     "pose": "a pose file (joint coordinates)",
     "images": "a list of RGB images (outputs)",
     "matrix": "a numeric array (outputs), e.g. a 3x3 homography",

@@ -277,7 +277,7 @@ class Compositor(Pipeline):
         ),
         Port(
             "init",
-            "text",
+            "placement",
             help="initial placement x,y,scale,angle: centre as fractions of the background, "
             "width as a fraction of its width, degrees counter-clockwise; default the "
             "foreground canvas over the background's",

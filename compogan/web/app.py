@@ -70,12 +70,41 @@ class Slot:
     components: list[gr.components.Component]
 
     def value(self, values: Sequence[Any]) -> Any:
-        """This port's page value from its components' values."""
-        return tuple(values) if self.port.kind == "rgba" else (values[0] if values else None)
+        """This port's page value from its components' values: a tuple for "rgba", the
+        ``x,y,scale,angle`` text (or None while its box is unticked) for "placement"."""
+        if self.port.kind == "rgba":
+            return tuple(values)
+        if self.port.kind == "placement":
+            return ",".join(f"{float(v):g}" for v in values[1:]) if values[0] else None
+        return values[0] if values else None
 
 
 def _info(port: Port) -> str:
     return port.help + (" (required)" if port.required else "")
+
+
+PLACEMENT_SLIDERS = (
+    ("x", "centre x (fraction of the width)", 0.0, 1.0, 0.5, 0.01),
+    ("y", "centre y (fraction of the height)", 0.0, 1.0, 0.5, 0.01),
+    ("scale", "width (fraction of the background's)", 0.05, 2.0, 0.5, 0.01),
+    ("angle", "angle (degrees, counter-clockwise)", -180.0, 180.0, 0.0, 1.0),
+)
+"""The sliders of a "placement" port: name, label, minimum, maximum, start, step."""
+
+
+def placement_widgets(label: str, info: str, elem_id: str) -> list[gr.components.Component]:
+    """A tick box (unticked: the pipeline's default placement) and a slider per number."""
+    widgets: list[gr.components.Component] = [
+        gr.Checkbox(value=False, label=f"Set the {label.lower()}", info=info, elem_id=elem_id)
+    ]
+    with gr.Row():
+        for name, title, low, high, start, step in PLACEMENT_SLIDERS:
+            widgets.append(
+                gr.Slider(
+                    low, high, value=start, step=step, label=title, elem_id=f"{elem_id}-{name}"
+                )
+            )
+    return widgets
 
 
 def input_widgets(port: Port, elem_id: str) -> list[gr.components.Component]:
@@ -149,6 +178,8 @@ def input_widgets(port: Port, elem_id: str) -> list[gr.components.Component]:
         return [gr.Textbox(value=value, label=label, info=info, elem_id=elem_id)]
     if kind == "pose":
         return [gr.File(type="filepath", label=f"{label} (pose file)", elem_id=elem_id)]
+    if kind == "placement":
+        return placement_widgets(label, info, elem_id)
     gr.Markdown(
         f"*unsupported input: **{port.title}** is of kind '{kind}', which this page has no "
         "widget for; use the Python API or the command line for it.*",

@@ -46,7 +46,7 @@ POLL_S = 0.25
 MEMORY_MESSAGES = ("out of memory", "can't allocate memory", "not enough memory")
 
 INPUT_WIDGET_KINDS = frozenset(
-    {"image", "rgba", "mask", "number", "choice", "flag", "text", "pose"}
+    {"image", "rgba", "mask", "number", "choice", "flag", "text", "pose", "placement"}
 )
 """The input port kinds the page has a widget for; others show an "unsupported input" note."""
 
