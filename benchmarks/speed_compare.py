@@ -4,6 +4,7 @@
         [--sizes cpu,paper]
     python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
     python benchmarks/speed_compare.py profile [--models cyclegan,seigan] [--sizes cpu]
+    python benchmarks/speed_compare.py folder [--images 24] [--size 256] [--rounds 3]
 
 ``step`` times every model's full training step (every phase of one ``training_step``) with
 one switch off and on (``train.bf16``, or ``train.optimizer_impl`` foreach / fused against
@@ -21,6 +22,12 @@ instructions (compogan/train/precision.py).
 0, float32 with seed 1 and bf16 with seed 0, and compares the mean of each loss over the last
 fifth of the steps: the bf16 run is within noise when its distance to the float32 run of the
 same seed is not larger than the distance between the two float32 seeds.
+
+``folder`` measures folder inference against the raw forward pass, in one run: the paper-size
+CycleGAN generator (64 channels, 9 blocks) translating ``--images`` PNG files of ``--size`` px
+with ``compogan translate``'s code path (plan, decode, batches of 4, save each PNG atomically),
+alternated with the generator alone on the same images already decoded as tensors (batches of
+4), ``--rounds`` times each; reports images/s of both and their ratio.
 
 ``profile`` runs torch.profiler (CPU) over ``--steps`` training steps after a warm-up step and
 reports where the time goes: per phase and part (forward, backward, gradient check, optimiser
@@ -214,6 +221,57 @@ def profile_models(args: argparse.Namespace) -> None:
     print(f"\nsaved {save_result('speed', 'profile', {'machine': machine(), 'rows': rows})}")
 
 
+def folder_round(translator: object, folder: Path, out: Path, tensors: torch.Tensor) -> tuple:
+    """Seconds for the folder path and for the raw forward pass over the same images."""
+    from compogan.cli.batch import plan_batch, write_batch
+
+    start = time.perf_counter()
+    batch = plan_batch([folder], out)
+    write_batch(batch, translator.map(batch.sources, batch_size=4))
+    folder_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    with torch.no_grad():
+        for first in range(0, len(tensors), 4):
+            translator.translate_tensor(tensors[first : first + 4], "AtoB")
+    return folder_seconds, time.perf_counter() - start
+
+
+def folder(args: argparse.Namespace) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from compogan.io.images import pil_to_tensor
+    from compogan.models.cyclegan import CycleGAN, CycleGANConfig
+    from compogan.pipelines import Translator
+
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        images = Path(tmp) / "in"
+        images.mkdir()
+        for index in range(args.images):
+            pixels = rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(images / f"{index:03d}.png")
+        tensors = torch.stack([pil_to_tensor(Image.open(p)) for p in sorted(images.iterdir())])
+        translator = Translator(CycleGAN(CycleGANConfig(n_blocks=9)).eval(), device="cpu")
+        translator.translate_tensor(tensors[:4], "AtoB")
+        times: dict[str, list[float]] = {"folder": [], "forward": []}
+        for index in range(args.rounds):
+            folder_s, forward_s = folder_round(
+                translator, images, Path(tmp) / f"out{index}", tensors
+            )
+            times["folder"].append(args.images / folder_s)
+            times["forward"].append(args.images / forward_s)
+    ratio = statistics.median(times["folder"]) / statistics.median(times["forward"])
+    print(f"folder inference vs raw forward, {args.images} images of {args.size} px, {machine()}")
+    print("| path | images/s (median, range) |\n|---|---|")
+    print(f"| raw forward, batches of 4 | {spread(times['forward'])} |")
+    print(f"| folder: decode, translate, save | {spread(times['folder'])} |")
+    print(f"\nfolder / forward: {ratio:.1%}")
+    output = {"machine": machine(), "images": args.images, "size": args.size, **times}
+    print(f"saved {save_result('speed', 'folder', output)}")
+
+
 def final_losses(model_name: str, steps: int, seed: int, bf16: bool, run_dir: Path) -> dict:
     """Mean of each logged loss over the last fifth of a ``steps``-step CPU-config run."""
     cpu_config = ROOT / CONFIGS[model_name][0]
@@ -271,11 +329,17 @@ def main() -> None:
     p.add_argument("--sizes", default="cpu")
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    f = sub.add_parser("folder")
+    f.add_argument("--images", type=int, default=24)
+    f.add_argument("--size", type=int, default=256)
+    f.add_argument("--rounds", type=int, default=3)
+    f.add_argument("--threads", type=int, default=2)
     c = sub.add_parser("converge")
     c.add_argument("--model", choices=sorted(CONFIGS), default="cyclegan")
     c.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
-    {"step": step, "converge": converge, "profile": profile_models}[args.command](args)
+    commands = {"step": step, "converge": converge, "profile": profile_models, "folder": folder}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

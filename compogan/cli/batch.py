@@ -7,7 +7,9 @@ bar and reports the inputs that failed.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +18,9 @@ from compogan.errors import InputError
 
 if TYPE_CHECKING:
     from compogan.pipelines.base import PipelineResult
+
+SAVES_AHEAD = 2
+"""How many results :func:`write_batch` may hold while they are being saved."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,9 @@ def write_batch(
     """Save each result at its input's target (atomically, with its ``extras``), showing a
     progress bar for more than one input; returns how many were written.
 
+    Saving runs in a background thread, at most :data:`SAVES_AHEAD` results behind, so the
+    next input is decoded and computed while the last one is encoded and written.
+
     A result may be the InputError of an input that failed when the command carries on with the
     others; the failures are raised together once every other result is written.
 
@@ -120,11 +128,17 @@ def write_batch(
     remove_stale_temporaries(batch.out)
     failures: list[str] = []
     pairs = zip(batch.sources, batch.targets, results, strict=True)
-    for source, target, result in progress_bar(pairs, total=len(batch.sources)):
-        if isinstance(result, InputError):
-            failures.append(f"{source.name}: {result}")
-            continue
-        result.save(target, extras)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compogan-save") as saver:
+        saving: deque[Future[None]] = deque()
+        for source, target, result in progress_bar(pairs, total=len(batch.sources)):
+            if isinstance(result, InputError):
+                failures.append(f"{source.name}: {result}")
+                continue
+            saving.append(saver.submit(result.save, target, extras))
+            while len(saving) > SAVES_AHEAD:
+                saving.popleft().result()
+        while saving:
+            saving.popleft().result()
     if batch.skipped:
         total = len(batch.sources) + len(batch.skipped)
         raise InputError(
