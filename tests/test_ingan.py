@@ -217,3 +217,24 @@ def test_train_takes_the_image_with_image_option(tmp_path: Path, run_cli, make_i
     assert result.code == 1 and "--image is for single-image models" in result.stderr
     result = run_cli(*args[:6], "--image", tmp_path / "missing.png")
     assert result.code == 1 and "is not a file" in result.stderr
+
+
+def test_batchnorm_at_batch_one_with_its_own_statistics_is_instancenorm() -> None:
+    """Why the benchmark compares BatchNorm's running statistics, not norm=instance."""
+    from compogan.nn.ingan import BatchStatNorm2d, RetargetGenerator
+
+    torch.manual_seed(0)
+    batch = RetargetGenerator(8, 1, 2, norm="batch")
+    instance = RetargetGenerator(8, 1, 2, norm="instance")
+    state = {
+        k: v for k, v in batch.state_dict().items() if "running" not in k and "batches" not in k
+    }
+    instance.load_state_dict(state)
+    x = torch.rand(1, 3, 32, 40) * 2 - 1
+    torch.testing.assert_close(batch(x, (24, 48)), instance(x, (24, 48)))
+    batch.eval()
+    instance.eval()
+    for module in batch.modules():
+        if isinstance(module, BatchStatNorm2d):
+            module.batch_stats_in_eval = True
+    torch.testing.assert_close(batch(x, (24, 48)), instance(x, (24, 48)))
