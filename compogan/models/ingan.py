@@ -75,8 +75,10 @@ class InGANConfig:
         scale_weight_sigma: the start factor of D's per-scale weights (1.4).
         scale_weight_even_step: the step at which D's scales weigh the same (25k).
         d_min_input: the smallest input side a D scale is counted for (13).
-        norm: "batch" (the reference, at batch 1) or "instance" (the CPU choice; see
-            benchmarks/RESULTS.md for both).
+        norm: "batch" (the reference) or "instance". At batch 1 BatchNorm normalises by each
+            image's own statistics, which is InstanceNorm: the two train the same network and
+            differ only at test time with ``test_norm_stats: running`` (benchmarks/RESULTS.md
+            compares both).
         test_norm_stats: BatchNorm at inference: "batch" (each output's own statistics, as the
             reference's test script) or "running" (the running averages).
         lr: Adam learning rate of G and D (5e-5).
