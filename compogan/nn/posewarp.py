@@ -252,6 +252,15 @@ def split_pose(pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return pose[..., :2], pose[..., 2]
 
 
+def pose_heatmaps(
+    pose: torch.Tensor, size: tuple[int, int], sigma: float = JOINT_SIGMA
+) -> torch.Tensor:
+    """(N, 14, 3) pixel poses of (H, W) images → (N, 14, H/2, W/2) heat-maps in [0, 1]
+    (hidden joints all zero)."""
+    joints, visible = split_pose(pose)
+    return heatmaps(joints, size, visible, sigma)
+
+
 class PoseWarpGenerator(nn.Module):
     """The modular generator: segment the source into layers, warp the limbs, synthesise.
 
@@ -306,19 +315,14 @@ class PoseWarpGenerator(nn.Module):
         self.foreground_head = ConvHead(self.foreground.out_channels, 3, "tanh")
         self.mask_head = ConvHead(self.foreground.out_channels, 1, "sigmoid")
 
-    def heatmaps(self, pose: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        """(N, 14, 3) pose → (N, 14, H/2, W/2) heat-maps."""
-        joints, visible = split_pose(pose)
-        return heatmaps(joints, size, visible, self.joint_sigma)
-
     def forward(
         self, source: torch.Tensor, source_pose: torch.Tensor, target_pose: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         size = (source.shape[-2], source.shape[-1])
         source_joints, _ = split_pose(source_pose)
         target_joints, _ = split_pose(target_pose)
-        source_maps = self.heatmaps(source_pose, size)
-        target_maps = self.heatmaps(target_pose, size)
+        source_maps = pose_heatmaps(source_pose, size, self.joint_sigma)
+        target_maps = pose_heatmaps(target_pose, size, self.joint_sigma)
         prior = limb_log_prior(source_joints.float(), size, self.limb_sigma, self.torso_sigma)
         logits = self.segmentation_head(self.segmenter(source, source_maps))
         layers = torch.softmax(logits + prior.to(logits.dtype), dim=1)
@@ -365,8 +369,5 @@ class PoseUNetBaseline(nn.Module):
         self, source: torch.Tensor, source_pose: torch.Tensor, target_pose: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         size = (source.shape[-2], source.shape[-1])
-        maps = []
-        for pose in (source_pose, target_pose):
-            joints, visible = split_pose(pose)
-            maps.append(heatmaps(joints, size, visible, self.joint_sigma))
+        maps = [pose_heatmaps(pose, size, self.joint_sigma) for pose in (source_pose, target_pose)]
         return {"image": self.head(self.unet(source, torch.cat(maps, dim=1)))}
