@@ -1,0 +1,93 @@
+"""``compogan repose``: the person of an image in another pose, or in a sequence of poses
+(a video)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from compogan.cli.app import app
+from compogan.errors import InputError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def _frames_folder(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_frames")
+
+
+@app.command("repose")
+def repose_command(
+    weights: Annotated[
+        Path, typer.Option("--weights", "-w", help="PoseWarp run, pretrained dir or official .h5")
+    ],
+    image: Annotated[Path, typer.Option("--image", help="the person's image")],
+    pose: Annotated[Path, typer.Option("--pose", help="the person's pose in the image (JSON)")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="output image, or .mp4 / .gif with --target-poses")
+    ],
+    target_pose: Annotated[
+        Path | None, typer.Option("--target-pose", help="the pose to render (JSON)")
+    ] = None,
+    target_poses: Annotated[
+        Path | None, typer.Option("--target-poses", help="a pose sequence (JSON) to render as video")
+    ] = None,
+    frames: Annotated[
+        Path | None,
+        typer.Option("--frames", help="folder for the video's frames (default <out>_frames)"),
+    ] = None,
+    fps: Annotated[float, typer.Option("--fps", min=0.1, max=120.0)] = 10.0,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+) -> None:
+    """Repose: `compogan repose -w RUN --image me.png --pose me.json --target-pose t.json -o out.png`.
+
+    With --target-poses seq.json: every pose rendered, written as OUT (.mp4 or .gif) and as
+    PNG frames in --frames (default OUT's name + _frames). Inputs and poses are checked before
+    the weights load; outputs are written only once every frame is rendered.
+    """
+    from compogan.io.images import IMAGE_SUFFIXES, load_image
+    from compogan.io.poses import read_pose, read_pose_sequence
+    from compogan.io.video import check_video_path
+
+    if (target_pose is None) == (target_poses is None):
+        raise InputError("give exactly one of --target-pose (an image) or --target-poses (a video)")
+    if target_pose is not None and out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise InputError(
+            f"--out {out.name} must be an image file ({', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    if target_poses is not None:
+        check_video_path(out)
+    picture = load_image(image)
+    source = read_pose(pose, picture.size)
+    targets = (
+        [read_pose(target_pose, picture.size)]
+        if target_pose is not None
+        else read_pose_sequence(target_poses, picture.size)
+    )
+    from compogan.pipelines import Reposer
+
+    reposer = Reposer.from_pretrained(weights, device)
+    if target_pose is not None:
+        result = reposer(picture, source, targets[0])
+        result.save(out)
+        typer.echo(f"wrote {out}")
+        return
+    rendered = reposer.sequence(picture, source, targets, progress=True)
+    _write_sequence(rendered, out, frames or _frames_folder(out), fps)
+
+
+def _write_sequence(rendered: list[Image.Image], out: Path, folder: Path, fps: float) -> None:
+    """The frames folder (atomically, as a whole) and the video (atomically)."""
+    from compogan.io.atomic import atomic_dir
+    from compogan.io.images import save_image
+    from compogan.io.video import write_video
+
+    digits = len(str(len(rendered) - 1))
+    with atomic_dir(folder) as temporary:
+        for index, frame in enumerate(rendered):
+            save_image(frame, temporary / f"{index:0{digits}d}.png")
+    write_video(rendered, out, fps)
+    typer.echo(f"wrote {out} and {len(rendered)} frames in {folder}")
