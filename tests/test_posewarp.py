@@ -58,12 +58,16 @@ TINY_ARGS = [
 ]
 
 
-def _train(run: Path, *extra: str, config: str = "figures_cpu.yaml", model: str = "posewarp") -> None:
+def _train(
+    run: Path, *extra: str, config: str = "figures_cpu.yaml", model: str = "posewarp"
+) -> None:
     from compogan.cli import main
 
     args = ["compogan", "train", model, "-c", str(ROOT / "configs" / "posewarp" / config)]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sys.argv", [*args, "--run-dir", str(run), "--device", "cpu", *TINY_ARGS, *extra])
+        patch.setattr(
+            "sys.argv", [*args, "--run-dir", str(run), "--device", "cpu", *TINY_ARGS, *extra]
+        )
         with pytest.raises(SystemExit) as stopped:
             main()
     assert stopped.value.code in (0, None)
@@ -92,9 +96,13 @@ def person(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     Image.fromarray(image).save(folder / "person.png")
     write_pose(folder / "pose.json", _pose(joints, size))
     write_pose(folder / "target.json", _pose(sequence_pose("wave", 0.4, size), size))
-    write_pose_sequence(folder / "walk.json", [_pose(j, size) for j in sequence_poses("walk", 5, size)])
-    return {name: folder / f"{name}.{'png' if name == 'person' else 'json'}"
-            for name in ("person", "pose", "target", "walk")}
+    write_pose_sequence(
+        folder / "walk.json", [_pose(j, size) for j in sequence_poses("walk", 5, size)]
+    )
+    return {
+        name: folder / f"{name}.{'png' if name == 'person' else 'json'}"
+        for name in ("person", "pose", "target", "walk")
+    }
 
 
 # ---- geometry ------------------------------------------------------------------------------------
@@ -113,7 +121,9 @@ def test_heatmaps_peak_at_the_joints_at_half_resolution() -> None:
 def test_limb_similarities_map_target_joints_onto_source_joints() -> None:
     source = torch.rand(2, N_JOINTS, 2) * 40 + 10
     angle, scale, shift = 0.3, 1.2, torch.tensor([3.0, -2.0])
-    rotation = scale * torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    rotation = scale * torch.tensor(
+        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
+    )
     target = source @ rotation.T + shift
     matrices = limb_similarities(source, target)
     assert matrices.shape == (2, 10, 2, 3)
@@ -174,8 +184,10 @@ def _interpolate_reference(image: torch.Tensor, x: torch.Tensor, y: torch.Tensor
     y0, y1 = y0.clamp(0, height - 1), y1.clamp(0, height - 1)
     dx, dy = (x1.float() - x)[..., None], (y1.float() - y)[..., None]
     return (
-        dx * dy * padded[y0, x0] + dx * (1 - dy) * padded[y1, x0]
-        + (1 - dx) * dy * padded[y0, x1] + (1 - dx) * (1 - dy) * padded[y1, x1]
+        dx * dy * padded[y0, x0]
+        + dx * (1 - dy) * padded[y1, x0]
+        + (1 - dx) * dy * padded[y0, x1]
+        + (1 - dx) * (1 - dy) * padded[y1, x1]
     )
 
 
@@ -240,8 +252,14 @@ def test_stage_one_trains_and_round_trips(run_dir: Path) -> None:
 
 def test_stage_two_starts_from_stage_one_and_warms_d_up(run_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "gan"
-    _train(run, "model.stage=2", "model.d_warmup_steps=2", "train.steps=3",
-           "train.checkpoint_every=3", f"train.init_from.G={run_dir}")
+    _train(
+        run,
+        "model.stage=2",
+        "model.d_warmup_steps=2",
+        "train.steps=3",
+        "train.checkpoint_every=3",
+        f"train.init_from.G={run_dir}",
+    )
     records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
     assert "G_GAN" not in records[0] and "D_real" in records[0]
     assert "G_GAN" in records[2] and "G_VGG" in records[2]
@@ -250,8 +268,14 @@ def test_stage_two_starts_from_stage_one_and_warms_d_up(run_dir: Path, tmp_path:
 
 def test_the_unet_baseline_trains_by_the_same_recipe(tmp_path: Path) -> None:
     run = tmp_path / "unet"
-    _train(run, "model.decoder_widths=[4,4,4,4,4]", "train.steps=2", "train.checkpoint_every=2",
-           config="unet_figures_cpu.yaml", model="posewarp_unet")
+    _train(
+        run,
+        "model.decoder_widths=[4,4,4,4,4]",
+        "train.steps=2",
+        "train.checkpoint_every=2",
+        config="unet_figures_cpu.yaml",
+        model="posewarp_unet",
+    )
     model = compogan.load(run)
     assert model.name == "posewarp_unet" and "repose" in model.tasks
 
@@ -259,6 +283,7 @@ def test_the_unet_baseline_trains_by_the_same_recipe(tmp_path: Path) -> None:
 # ---- the official .h5 ----------------------------------------------------------------------------
 def _keras_layer_names() -> list[tuple[str, tuple[int, ...]]]:
     """The reference generator's conv layers (Keras auto names, kernel shapes), in order."""
+
     def unet(inputs: int, decoder: list[int]) -> list[tuple[int, int, int]]:
         enc = [64, 64] + [128] * 9
         layers, channels = [], inputs
@@ -270,9 +295,15 @@ def _keras_layer_names() -> list[tuple[str, tuple[int, ...]]]:
             channels = width
         return layers
 
-    convs = unet(3, [128] * 4 + [32]) + [(3, 32, 11)]
-    convs += unet(4, [128] * 4 + [64]) + [(3, 64, 3)]
-    convs += unet(30, [128] * 4 + [64]) + [(3, 64, 3), (3, 64, 1)]
+    convs = [
+        *unet(3, [128] * 4 + [32]),
+        (3, 32, 11),
+        *unet(4, [128] * 4 + [64]),
+        (3, 64, 3),
+        *unet(30, [128] * 4 + [64]),
+        (3, 64, 3),
+        (3, 64, 1),
+    ]
     return [(f"conv2d_{i + 7}", (k, k, cin, cout)) for i, (k, cin, cout) in enumerate(convs)]
 
 
@@ -286,7 +317,7 @@ def _write_keras_h5(path: Path, seed: int = 0) -> dict[str, np.ndarray]:
         handle.attrs["keras_version"] = b"2.1.6"
         group = handle.create_group("model_weights")
         names = ["input_1", "input_2"]
-        for name, shape in reversed(layers):  # Keras' layer order is not the creation order
+        for name, _ in reversed(layers):  # Keras' layer order is not the creation order
             names += [name, f"leaky_re_lu_{name.split('_')[1]}"]
         group.attrs["layer_names"] = np.array([n.encode() for n in names])
         for name in names:
@@ -297,14 +328,18 @@ def _write_keras_h5(path: Path, seed: int = 0) -> dict[str, np.ndarray]:
                 continue
             kernel = rng.normal(0, math.sqrt(2 / (shape[0] * shape[1] * shape[2])), shape)
             bias = rng.normal(0, 0.05, shape[3])
-            layer.attrs["weight_names"] = np.array([f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()])
+            layer.attrs["weight_names"] = np.array(
+                [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            )
             layer.create_dataset(f"{name}/kernel:0", data=kernel.astype(np.float32))
             layer.create_dataset(f"{name}/bias:0", data=bias.astype(np.float32))
             weights[name] = (kernel.astype(np.float32), bias.astype(np.float32))
     return weights
 
 
-def _same_conv(x: torch.Tensor, kernel: np.ndarray, bias: np.ndarray, stride: int = 1) -> torch.Tensor:
+def _same_conv(
+    x: torch.Tensor, kernel: np.ndarray, bias: np.ndarray, stride: int = 1
+) -> torch.Tensor:
     """TF's 'same' conv on NHWC ``x`` with a (kh, kw, in, out) kernel."""
     k = kernel.shape[0]
     size = x.shape[1]
@@ -315,13 +350,20 @@ def _same_conv(x: torch.Tensor, kernel: np.ndarray, bias: np.ndarray, stride: in
     return F.conv2d(nchw, weight, torch.from_numpy(bias), stride).permute(0, 2, 3, 1)
 
 
-def _reference_generator(weights: dict, src: torch.Tensor, pose_src, pose_tgt, prior, trans) -> torch.Tensor:
+def _reference_generator(
+    weights: dict, src: torch.Tensor, pose_src, pose_tgt, prior, trans
+) -> torch.Tensor:
     """The reference network (NHWC, as its Keras code computes it) for one image."""
     convs = iter(sorted(weights, key=lambda n: int(n.split("_")[1])))
 
     def conv(x, stride=1, act="lrelu"):
         y = _same_conv(x, *weights[next(convs)], stride)
-        return {"lrelu": F.leaky_relu(y, 0.2), "linear": y, "tanh": torch.tanh(y), "sigmoid": torch.sigmoid(y)}[act]
+        return {
+            "lrelu": F.leaky_relu(y, 0.2),
+            "linear": y,
+            "tanh": torch.tanh(y),
+            "sigmoid": torch.sigmoid(y),
+        }[act]
 
     def up(x):
         h, w = x.shape[1:3]
@@ -372,7 +414,9 @@ def test_official_h5_import_matches_the_reference_network(tmp_path: Path) -> Non
         ours = model.G(image, torch.cat([joints, ones], 2), torch.cat([target, ones], 2))["image"]
         maps = [heatmaps(j, (size, size)).permute(0, 2, 3, 1) for j in (joints, target)]
         prior = limb_log_prior(joints, (size, size)).permute(0, 2, 3, 1)
-        trans = torch.cat([torch.eye(2, 3)[None], limb_similarities(joints, target)[0]]).permute(1, 2, 0)
+        trans = torch.cat([torch.eye(2, 3)[None], limb_similarities(joints, target)[0]]).permute(
+            1, 2, 0
+        )
         bgr = image.flip(1).permute(0, 2, 3, 1)
         reference = _reference_generator(weights, bgr, maps[0], maps[1], prior, trans)
     assert torch.allclose(ours, reference.flip(3).permute(0, 3, 1, 2), atol=2e-4)
@@ -396,8 +440,19 @@ def test_a_foreign_h5_is_refused_in_one_line(tmp_path: Path, run_cli, person) ->
         handle.create_group("dense_1").attrs["weight_names"] = np.array([b"dense_1/kernel:0"])
         handle["dense_1"].create_dataset("dense_1/kernel:0", data=np.zeros((2, 2)))
     out = tmp_path / "out.png"
-    result = run_cli("repose", "-w", path, "--image", person["person"], "--pose", person["pose"],
-                     "--target-pose", person["target"], "-o", out)
+    result = run_cli(
+        "repose",
+        "-w",
+        path,
+        "--image",
+        person["person"],
+        "--pose",
+        person["pose"],
+        "--target-pose",
+        person["target"],
+        "-o",
+        out,
+    )
     assert result.code == 1 and "not a Conv2D" in result.stderr and not out.exists()
 
 
@@ -453,8 +508,19 @@ def test_cli_refuses_bad_poses_in_one_line(
 ) -> None:
     path, message = _bad_pose_files(tmp_path, person)[problem]
     out = tmp_path / "out.png"
-    result = run_cli("repose", "-w", run_dir, "--image", person["person"], "--pose", path,
-                     "--target-pose", person["target"], "-o", out)
+    result = run_cli(
+        "repose",
+        "-w",
+        run_dir,
+        "--image",
+        person["person"],
+        "--pose",
+        path,
+        "--target-pose",
+        person["target"],
+        "-o",
+        out,
+    )
     assert result.code == 1 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
 
@@ -468,10 +534,14 @@ def test_cli_refuses_empty_sequences_and_other_models(
     common = ("--image", person["person"], "--pose", person["pose"])
     result = run_cli("repose", "-w", run_dir, *common, "--target-poses", empty, "-o", out)
     assert result.code == 1 and "empty" in result.stderr
-    result = run_cli("repose", "-w", tiny_cyclegan_dir, *common, "--target-poses", person["walk"], "-o", out)
+    result = run_cli(
+        "repose", "-w", tiny_cyclegan_dir, *common, "--target-poses", person["walk"], "-o", out
+    )
     assert result.code == 1 and "'cyclegan' checkpoint" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    result = run_cli("repose", "-w", run_dir, *common, "--target-poses", person["walk"], "-o", tmp_path / "x.avi")
+    result = run_cli(
+        "repose", "-w", run_dir, *common, "--target-poses", person["walk"], "-o", tmp_path / "x.avi"
+    )
     assert result.code == 1 and ".mp4 or .gif" in result.stderr
     assert not out.exists() and not (tmp_path / "out_frames").exists()
 

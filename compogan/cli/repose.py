@@ -33,7 +33,8 @@ def repose_command(
         Path | None, typer.Option("--target-pose", help="the pose to render (JSON)")
     ] = None,
     target_poses: Annotated[
-        Path | None, typer.Option("--target-poses", help="a pose sequence (JSON) to render as video")
+        Path | None,
+        typer.Option("--target-poses", help="a pose sequence (JSON) to render as video"),
     ] = None,
     frames: Annotated[
         Path | None,
@@ -42,7 +43,7 @@ def repose_command(
     fps: Annotated[float, typer.Option("--fps", min=0.1, max=120.0)] = 10.0,
     device: Annotated[str, typer.Option("--device")] = "auto",
 ) -> None:
-    """Repose: `compogan repose -w RUN --image me.png --pose me.json --target-pose t.json -o out.png`.
+    """Repose: `compogan repose -w RUN --image me.png --pose me.json --target-pose t.json -o o.png`.
 
     With --target-poses seq.json: every pose rendered, written as OUT (.mp4 or .gif) and as
     PNG frames in --frames (default OUT's name + _frames). Inputs and poses are checked before

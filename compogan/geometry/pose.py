@@ -89,7 +89,9 @@ _LOG_FLOOR = 1e-10
 def check_joints(joints: Tensor, name: str = "joints") -> None:
     """InputError unless ``joints`` is a finite (N, 14, 2) float tensor."""
     if joints.dim() != 3 or joints.shape[1:] != (N_JOINTS, 2) or not joints.is_floating_point():
-        raise InputError(f"{name} must be an (N, {N_JOINTS}, 2) float tensor, got {tuple(joints.shape)}")
+        raise InputError(
+            f"{name} must be an (N, {N_JOINTS}, 2) float tensor, got {tuple(joints.shape)}"
+        )
     if not bool(torch.isfinite(joints).all()):
         raise InputError(f"{name} hold NaN or infinite coordinates")
 
@@ -178,7 +180,9 @@ def limb_masks(
     direction = delta / length2.sqrt().clamp_min(1e-8)[..., None]
     degenerate = length2 < 1e-12
     direction = torch.where(
-        degenerate[..., None], torch.tensor([1.0, 0.0], dtype=joints.dtype, device=joints.device), direction
+        degenerate[..., None],
+        torch.tensor([1.0, 0.0], dtype=joints.dtype, device=joints.device),
+        direction,
     )
     grid_x, grid_y = _pixel_grid(*image_size, joints)
     dx = grid_x - centre[..., 0, None, None]
@@ -261,7 +265,7 @@ def warp_pixel_affine(images: Tensor, matrices: Tensor) -> Tensor:
             f"need (B, C, H, W) images and (B, 2, 3) maps, got {tuple(images.shape)} and "
             f"{tuple(matrices.shape)}"
         )
-    batch, _, height, width = images.shape
+    height, width = images.shape[-2:]
     grid_x, grid_y = _pixel_grid(height, width, matrices)
     points = torch.stack([grid_x[0, 0], grid_y[0, 0], torch.ones_like(grid_x[0, 0])], dim=-1)
     sampled = torch.einsum("hwk,bjk->bhwj", points, matrices)

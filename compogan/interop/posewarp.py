@@ -89,7 +89,7 @@ def read_conv_layers(path: Path) -> list[tuple[str, torch.Tensor, torch.Tensor]]
     except OSError as error:
         raise CheckpointError(f"cannot read {path} as a Keras .h5 file: {error}") from None
     with handle:
-        group = handle["model_weights"] if "model_weights" in handle else handle
+        group = handle.get("model_weights", handle)
         names = [_text(name) for name in group.attrs.get("layer_names", [])]
         if not names:
             raise CheckpointError(f"{path} is not a Keras weights file (no layer_names)")
@@ -105,10 +105,17 @@ def read_conv_layers(path: Path) -> list[tuple[str, torch.Tensor, torch.Tensor]]
                 )
             values = {w.rsplit("/", 1)[-1].split(":")[0]: group[name][w][()] for w in weight_names}
             if set(values) != {"kernel", "bias"}:
-                raise CheckpointError(f"{path}: layer '{name}' holds {sorted(values)}, not kernel+bias")
+                raise CheckpointError(
+                    f"{path}: layer '{name}' holds {sorted(values)}, not kernel+bias"
+                )
             number = int(match.group(1) or 0)
             layers.append(
-                ((number, position), name, torch.from_numpy(values["kernel"]), torch.from_numpy(values["bias"]))
+                (
+                    (number, position),
+                    name,
+                    torch.from_numpy(values["kernel"]),
+                    torch.from_numpy(values["bias"]),
+                )
             )
     layers.sort(key=lambda layer: layer[0])
     return [(name, kernel, bias) for _, name, kernel, bias in layers]
@@ -118,7 +125,9 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def convert_generator(layers: list[tuple[str, torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def convert_generator(
+    layers: list[tuple[str, torch.Tensor, torch.Tensor]],
+) -> dict[str, torch.Tensor]:
     """Our ``G`` state_dict from the ordered official conv layers (BGR → RGB).
 
     Raises:

@@ -66,7 +66,9 @@ def _image_size(value: Any, where: str) -> tuple[int, int]:
 
 def _joint(value: Any, name: str, where: str) -> list[float]:
     if not isinstance(value, list | tuple) or len(value) not in (2, 3):
-        raise InputError(f"{where}: joint '{name}' must be [x, y] or [x, y, visible], got {value!r}")
+        raise InputError(
+            f"{where}: joint '{name}' must be [x, y] or [x, y, visible], got {value!r}"
+        )
     try:
         numbers = [float(v) for v in value]
     except (TypeError, ValueError):
@@ -96,7 +98,9 @@ def parse_joints(value: Any, image_size: tuple[int, int], where: str) -> np.ndar
             raise InputError(f"{where}: a pose has {N_JOINTS} joints, this one has {len(value)}")
         rows = [_joint(v, name, where) for v, name in zip(value, JOINT_NAMES, strict=True)]
     else:
-        raise InputError(f"{where}: joints must be an object of named joints or a list of {N_JOINTS}")
+        raise InputError(
+            f"{where}: joints must be an object of named joints or a list of {N_JOINTS}"
+        )
     joints = np.array(rows, dtype=np.float64)
     check_inside(joints, image_size, where)
     return joints
@@ -127,7 +131,9 @@ def _read_json(path: str | Path) -> tuple[dict[str, Any], str]:
     return content, str(path)
 
 
-def check_image_size(pose_size: tuple[int, int], image_size: tuple[int, int] | None, where: str) -> None:
+def check_image_size(
+    pose_size: tuple[int, int], image_size: tuple[int, int] | None, where: str
+) -> None:
     """InputError when a pose made for ``pose_size`` is used with an image of ``image_size``."""
     if image_size is not None and tuple(image_size) != tuple(pose_size):
         raise InputError(

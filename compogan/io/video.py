@@ -19,7 +19,9 @@ def check_video_path(path: str | Path) -> Path:
     """``path`` if its suffix is a video format we write; InputError otherwise."""
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise InputError(f"a video must be written as {' or '.join(VIDEO_SUFFIXES)}, not '{path.name}'")
+        raise InputError(
+            f"a video must be written as {' or '.join(VIDEO_SUFFIXES)}, not '{path.name}'"
+        )
     return path
 
 

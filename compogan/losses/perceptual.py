@@ -233,8 +233,10 @@ class NormalizedFeatureLoss(nn.Module):
         with torch.no_grad():
             target_feats = self.vgg(target, layers)
         losses = [
-            ((pred_feats[name] - target_feats[name]).abs()
-             / (self.stats.std(name) + self.reg).view(1, -1, 1, 1)).mean()
+            (
+                (pred_feats[name] - target_feats[name]).abs()
+                / (self.stats.std(name) + self.reg).view(1, -1, 1, 1)
+            ).mean()
             for name in layers
         ]
         return torch.stack(losses).mean()

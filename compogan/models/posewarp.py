@@ -311,7 +311,9 @@ class PoseWarp(GANModel):
         """InputError unless the images are (N,3,S,S) at the model's S and the poses (N,14,3)."""
         size = self.image_size
         if images.dim() != 4 or images.shape[1:] != (3, size, size):
-            raise InputError(f"PoseWarp takes (N, 3, {size}, {size}) images, got {tuple(images.shape)}")
+            raise InputError(
+                f"PoseWarp takes (N, 3, {size}, {size}) images, got {tuple(images.shape)}"
+            )
         for name, pose in (("source", source_pose), ("target", target_pose)):
             if pose.shape != (images.shape[0], N_JOINTS, 3):
                 raise InputError(

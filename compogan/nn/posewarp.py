@@ -63,9 +63,7 @@ def reference_upsample(x: torch.Tensor) -> torch.Tensor:
 
     def along(t: torch.Tensor, dim: int) -> torch.Tensor:
         size = t.shape[dim]
-        following = torch.cat(
-            [t.narrow(dim, 1, size - 1), t.narrow(dim, size - 2, 1)], dim=dim
-        )
+        following = torch.cat([t.narrow(dim, 1, size - 1), t.narrow(dim, size - 2, 1)], dim=dim)
         odd = 0.5 * (t + following)
         return torch.stack([t, odd], dim=dim + 1).flatten(dim, dim + 1)
 
@@ -248,7 +246,9 @@ class PoseDiscriminator(nn.Module):
 def split_pose(pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 14, 3) poses ``[x, y, visible]`` → joints (N, 14, 2) and visibility (N, 14)."""
     if pose.dim() != 3 or pose.shape[1:] != (N_JOINTS, 3):
-        raise ConfigError(f"poses must be (N, {N_JOINTS}, 3) [x, y, visible], got {tuple(pose.shape)}")
+        raise ConfigError(
+            f"poses must be (N, {N_JOINTS}, 3) [x, y, visible], got {tuple(pose.shape)}"
+        )
     return pose[..., :2], pose[..., 2]
 
 
@@ -307,7 +307,9 @@ class PoseWarpGenerator(nn.Module):
             3, N_JOINTS, encoder_widths, segmentation_decoder_widths, reference_ops
         )
         self.segmentation_head = ConvHead(self.segmenter.out_channels, layers)
-        self.background = PoseUNet(4, N_JOINTS, encoder_widths, synthesis_decoder_widths, reference_ops)
+        self.background = PoseUNet(
+            4, N_JOINTS, encoder_widths, synthesis_decoder_widths, reference_ops
+        )
         self.background_head = ConvHead(self.background.out_channels, 3, "tanh")
         self.foreground = PoseUNet(
             3 * N_LIMBS, N_JOINTS, encoder_widths, synthesis_decoder_widths, reference_ops
@@ -323,11 +325,12 @@ class PoseWarpGenerator(nn.Module):
         target_joints, _ = split_pose(target_pose)
         source_maps = pose_heatmaps(source_pose, size, self.joint_sigma)
         target_maps = pose_heatmaps(target_pose, size, self.joint_sigma)
-        prior = limb_log_prior(source_joints.float(), size, self.limb_sigma, self.torso_sigma)
         logits = self.segmentation_head(self.segmenter(source, source_maps))
-        layers = torch.softmax(logits + prior.to(logits.dtype), dim=1)
-        matrices = limb_similarities(source_joints.float(), target_joints.float())
-        stack = warp_limb_layers(source, layers, matrices.to(source.dtype))
+        with torch.autocast(source.device.type, enabled=False):  # pixel geometry in float32
+            prior = limb_log_prior(source_joints.float(), size, self.limb_sigma, self.torso_sigma)
+            layers = torch.softmax(logits.float() + prior, dim=1)
+            matrices = limb_similarities(source_joints.float(), target_joints.float())
+            stack = warp_limb_layers(source.float(), layers, matrices)
         background_mask = layers[:, :1]
         background_in = torch.cat([background_mask * source, background_mask], dim=1)
         background = self.background_head(self.background(background_in, source_maps))

@@ -96,7 +96,9 @@ class Reposer(Pipeline):
             return pose.joints
         array = np.asarray(pose, dtype=np.float64)
         if array.shape not in ((N_JOINTS, 2), (N_JOINTS, 3)):
-            raise InputError(f"the {what} must be ({N_JOINTS}, 2) or ({N_JOINTS}, 3), got {array.shape}")
+            raise InputError(
+                f"the {what} must be ({N_JOINTS}, 2) or ({N_JOINTS}, 3), got {array.shape}"
+            )
         if not np.isfinite(array).all():
             raise InputError(f"the {what} has NaN or infinite coordinates")
         if array.shape[1] == 2:
@@ -117,7 +119,9 @@ class Reposer(Pipeline):
             x = F.pad(x, (frame.left, right, frame.top, bottom), mode="replicate")
         size = self.model.image_size
         if frame.side != size:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            x = F.interpolate(
+                x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
         return x.to(self.device)
 
     @staticmethod
@@ -128,18 +132,24 @@ class Reposer(Pipeline):
         work[:, 1] = (work[:, 1] + frame.top + 0.5) * frame.scale - 0.5
         return torch.from_numpy(work).float()[None]
 
-    def _from_work(self, output: torch.Tensor, frame: _Frame, width: int, height: int) -> Image.Image:
+    def _from_work(
+        self, output: torch.Tensor, frame: _Frame, width: int, height: int
+    ) -> Image.Image:
         """(3, S, S) network output → the image's size."""
         x = output[None].float().cpu()
         if frame.side != x.shape[-1]:
-            x = F.interpolate(x, size=(frame.side, frame.side), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x, size=(frame.side, frame.side), mode="bilinear", align_corners=False
+            )
         x = x[..., frame.top : frame.top + height, frame.left : frame.left + width].clamp(-1, 1)
         return tensor_to_pil(x[0])
 
     def _load(self, image: ImageLike) -> Image.Image:
         picture = to_pil(image)
         if min(picture.size) < 8:
-            raise InputError(f"the image is {picture.width}x{picture.height}; reposing needs 8 px a side")
+            raise InputError(
+                f"the image is {picture.width}x{picture.height}; reposing needs 8 px a side"
+            )
         return picture
 
     # ---- running -----------------------------------------------------------------------------
@@ -175,7 +185,10 @@ class Reposer(Pipeline):
             for index, target in enumerate(target_poses)
         ]
         results = progress_bar(
-            self._render(picture, source, targets), enabled=progress, total=len(targets), unit="frame"
+            self._render(picture, source, targets),
+            enabled=progress,
+            total=len(targets),
+            unit="frame",
         )
         return [result.image for result in results]
 

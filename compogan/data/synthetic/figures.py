@@ -207,7 +207,12 @@ def angles_to_joints(angles: Angles, size: int, build: float = 1.0) -> np.ndarra
         knee = hip + THIGH * height * direction(thigh)
         ankle = knee + SHIN * height * direction(thigh - angles.knees[side])
         joints[[shoulder_i, elbow_i, wrist_i, hip_i, knee_i, ankle_i]] = (
-            shoulder, elbow, wrist, hip, knee, ankle,
+            shoulder,
+            elbow,
+            wrist,
+            hip,
+            knee,
+            ankle,
         )
     return joints
 
@@ -266,16 +271,14 @@ def _cloth(
     if spec.pattern == "stripes":
         on = np.sin(2 * np.pi * along / period) > 0.3
     elif spec.pattern == "dots":
-        on = (np.cos(2 * np.pi * along / period) * np.cos(2.5 * across) > 0.6)
+        on = np.cos(2 * np.pi * along / period) * np.cos(2.5 * across) > 0.6
     else:
         return colour
     colour[on] = np.array(spec.pattern_color, np.float32) / 255
     return colour
 
 
-def _paint(
-    canvas: np.ndarray, inside: np.ndarray, colour: np.ndarray, across: np.ndarray
-) -> None:
+def _paint(canvas: np.ndarray, inside: np.ndarray, colour: np.ndarray, across: np.ndarray) -> None:
     """Paint ``colour`` where ``inside``, shaded like a cylinder lit from the upper left."""
     shading = 0.72 + 0.28 * np.sqrt(np.clip(1 - across**2, 0, 1)) - 0.08 * np.clip(across, -1, 1)
     canvas[inside] = np.clip(colour[inside] * shading[inside, None], 0, 1)
@@ -354,7 +357,9 @@ def _draw_head(
     hair = head & (up > radius * 0.35)
     colour[hair] = np.array(spec.hair, np.float32) / 255
     for side in (-1, 1):
-        eye = (right - side * 0.38 * radius) ** 2 + (up - 0.08 * radius) ** 2 <= (0.13 * radius) ** 2
+        eye = (right - side * 0.38 * radius) ** 2 + (up - 0.08 * radius) ** 2 <= (
+            0.13 * radius
+        ) ** 2
         colour[eye] = (0.1, 0.08, 0.08)
     mouth = (np.abs(right) < 0.3 * radius) & (np.abs(up + 0.45 * radius) < 0.06 * radius)
     colour[mouth] = (0.55, 0.2, 0.2)
