@@ -552,3 +552,63 @@ def test_pose_arrays_are_checked() -> None:
     with pytest.raises(InputError, match=r"\(14, 2\)"):
         Reposer.read_pose(np.zeros((13, 2)), (64, 64), "pose")
     assert PoseWarpDataConfig().size == 256 and PoseWarpConfig().stage == 1
+
+
+# ---- real data -----------------------------------------------------------------------------------
+def _write_video_fixture(root: Path, kind: str, frames: int = 4) -> np.ndarray:
+    """One 96x80 video of a figure walking, with its poses as .mat or JSON; returns the joints
+    (frames, 14, 2) in 0-based pixels."""
+    rng = np.random.default_rng(0)
+    spec, background = sample_figure(rng), sample_figure_background(rng, 96)[:80]
+    joints = sequence_poses("walk", frames, 96) * np.array([1.0, 0.8])
+    folder = root / "train" / "frames" / "clip"
+    folder.mkdir(parents=True)
+    for k, pose in enumerate(joints):
+        canvas = np.zeros((96, 96, 3), np.float32)
+        canvas[:80] = background
+        Image.fromarray(render_figure(spec, pose, canvas)[:80]).save(folder / f"{k + 1}.png")
+    boxes = np.concatenate([joints.min(axis=1), joints.max(axis=1) - joints.min(axis=1)], axis=1)
+    info = root / "train" / "info"
+    info.mkdir()
+    if kind == "videos":
+        from scipy.io import savemat
+
+        savemat(info / "clip.mat", {"data": {"X": joints.transpose(1, 2, 0) + 1.0, "bbox": boxes}})
+    else:
+        poses = [_pose(j, 96).to_json()["joints"] for j in joints]
+        (info / "clip.json").write_text(json.dumps({"image_size": [96, 80], "poses": poses}))
+    return joints
+
+
+@pytest.mark.parametrize("kind", ["videos", "json"])
+def test_real_video_pairs_are_cropped_by_the_reference_rule(tmp_path: Path, kind: str) -> None:
+    from compogan.data.pose_videos import crop_matrix, person_scale
+    from compogan.data.registry import build_dataset
+
+    joints = _write_video_fixture(tmp_path, kind)
+    config = PoseWarpDataConfig(dataset=kind, root=str(tmp_path), size=64, length=3, augment=False)
+    data = build_dataset("pose_pair", config, "train", seed=0)
+    item = data[0]
+    assert item["source"].shape == (3, 64, 64) and item["source_pose"].shape == (N_JOINTS, 3)
+    boxes = (np.array([10.0, 20, 30, 40]), np.array([30.0, 20, 10, 40]))
+    matrix = crop_matrix((joints[0], joints[1]), boxes, 64, 1.14)
+    assert matrix[0, 0] == pytest.approx(1.14 * 64 / 256 / max(map(person_scale, joints[:2])))
+    centre = matrix[:2, :2] @ np.array([30.0, 40.0]) + matrix[:2, 2]  # the boxes' mean centre
+    assert np.allclose(centre, [31.5, 31.5])
+    augmented = PoseWarpDataConfig(dataset=kind, root=str(tmp_path), size=64, length=3)
+    again = build_dataset("pose_pair", augmented, "train", seed=0)
+    assert torch.equal(again[1]["source"], again[1]["source"])  # deterministic per item
+
+
+def test_flipped_augmentation_swaps_the_sides(tmp_path: Path) -> None:
+    from compogan.data.pose_videos import augmentation_matrix, map_joints
+
+    rng = np.random.default_rng(0)
+    while True:
+        matrix, flip, _ = augmentation_matrix(rng, 64)
+        if flip:
+            break
+    joints = np.concatenate([sequence_pose("wave", 0.2, 64), np.ones((N_JOINTS, 1))], axis=1)
+    mapped = map_joints(joints, matrix, flip).numpy()
+    right_wrist = joints[4, :2] @ matrix[:2, :2].T + matrix[:2, 2]
+    assert np.allclose(mapped[7, :2], right_wrist, atol=1e-4)  # now the left wrist
