@@ -612,3 +612,16 @@ def test_flipped_augmentation_swaps_the_sides(tmp_path: Path) -> None:
     mapped = map_joints(joints, matrix, flip).numpy()
     right_wrist = joints[4, :2] @ matrix[:2, :2].T + matrix[:2, 2]
     assert np.allclose(mapped[7, :2], right_wrist, atol=1e-4)  # now the left wrist
+
+
+def test_the_stats_command_writes_what_a_run_starts_from(tmp_path: Path, run_cli) -> None:
+    stats = tmp_path / "stats.safetensors"
+    config = ROOT / "configs" / "posewarp" / "figures_cpu.yaml"
+    result = run_cli("posewarp-stats", "-c", config, "-o", stats, "--device", "cpu", *TINY_ARGS)
+    assert result.code == 0, result.stderr
+    run = tmp_path / "run"
+    _train(run, "train.steps=1", "train.checkpoint_every=1", f"model.feature_stats={stats}")
+    from safetensors.torch import load_file
+
+    saved = load_file(str(stats))
+    assert torch.equal(compogan.load(run).stats.relu1_1_std, saved["relu1_1_std"])

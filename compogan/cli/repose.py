@@ -92,3 +92,41 @@ def _write_sequence(rendered: list[Image.Image], out: Path, folder: Path, fps: f
             save_image(frame, temporary / f"{index:0{digits}d}.png")
     write_video(rendered, out, fps)
     typer.echo(f"wrote {out} and {len(rendered)} frames in {folder}")
+
+
+@app.command("posewarp-stats")
+def posewarp_stats_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="statistics file (.safetensors)")],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="config overrides such as data.root=DIR")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config")] = None,
+    model: Annotated[str, typer.Option("--model", help="posewarp or posewarp_unet")] = "posewarp",
+    device: Annotated[str, typer.Option("--device")] = "auto",
+) -> None:
+    """The VGG feature statistics of PoseWarp's loss from a config's training data:
+    `compogan posewarp-stats -c configs/posewarp/paper.yaml -o stats.safetensors`; train with
+    model.feature_stats=stats.safetensors (a run without them computes them itself)."""
+    from safetensors.torch import save_file
+
+    from compogan.config import load_config, section_object
+    from compogan.io.atomic import atomic_path
+    from compogan.registry import get_model_class
+    from compogan.train.distributed import select_device
+
+    if out.suffix != ".safetensors":
+        raise InputError(f"--out {out.name} must be a .safetensors file")
+    model_cls = get_model_class(model)
+    if model_cls.data_kind != "pose_pair":
+        raise InputError(f"'{model}' is not PoseWarp; use posewarp or posewarp_unet")
+    experiment = load_config(model_cls, config, overrides or [])
+    instance = model_cls(section_object(experiment, "model"), section_object(experiment, "data"))
+    instance.to(select_device(device))
+    instance.configure_optimizers()
+    instance.compute_feature_stats(int(experiment.train.batch_size))
+    with atomic_path(out) as temporary:
+        save_file(
+            {k: v.contiguous().cpu() for k, v in instance.stats.state_dict().items()},
+            str(temporary),
+        )
+    typer.echo(f"wrote the statistics of {int(instance.stats.count)} images to {out}")

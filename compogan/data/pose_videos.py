@@ -74,10 +74,15 @@ def read_mat_video(path: Path) -> tuple[np.ndarray, np.ndarray]:
         coordinates = np.asarray(data["X"][0][0], dtype=np.float64)
         boxes = np.asarray(data["bbox"][0][0], dtype=np.float64)
     except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise InputError(f"{path} is not a PoseWarp .mat file (data.X, data.bbox): {error}") from None
+        raise InputError(
+            f"{path} is not a PoseWarp .mat file (data.X, data.bbox): {error}"
+        ) from None
     if coordinates.ndim == 2:
         coordinates = coordinates[..., None]
-    if coordinates.shape[:2] != (N_JOINTS, 2) or boxes.reshape(-1, 4).shape[0] != coordinates.shape[2]:
+    if (
+        coordinates.shape[:2] != (N_JOINTS, 2)
+        or boxes.reshape(-1, 4).shape[0] != coordinates.shape[2]
+    ):
         raise InputError(
             f"{path}: data.X must be 14 x 2 x frames and data.bbox frames x 4, got "
             f"{coordinates.shape} and {boxes.shape}"
@@ -103,7 +108,10 @@ def read_json_video(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(poses, list) or not poses or not isinstance(size, list) or len(size) != 2:
         raise InputError(f"{path}: a video pose file holds image_size and a non-empty poses list")
     joints = np.stack(
-        [parse_joints(p, (int(size[0]), int(size[1])), f"{path}, frame {k}") for k, p in enumerate(poses)]
+        [
+            parse_joints(p, (int(size[0]), int(size[1])), f"{path}, frame {k}")
+            for k, p in enumerate(poses)
+        ]
     )
     if "boxes" in content:
         boxes = np.asarray(content["boxes"], dtype=np.float64)
@@ -119,7 +127,9 @@ def person_scale(joints: np.ndarray) -> float:
     """The reference's person scale of (14, 2+) joints: max(2.5 x upper-body height,
     5 x mean calf length) / 200."""
     upper_body = (joints[8, 1] + joints[11, 1]) / 2 - joints[0, 1]
-    calves = (np.hypot(*(joints[9, :2] - joints[10, :2])) + np.hypot(*(joints[12, :2] - joints[13, :2]))) / 2
+    calves = (
+        np.hypot(*(joints[9, :2] - joints[10, :2])) + np.hypot(*(joints[12, :2] - joints[13, :2]))
+    ) / 2
     return float(max(2.5 * upper_body, 5.0 * calves)) / 200.0
 
 
@@ -161,7 +171,10 @@ def list_videos(split_dir: Path, kind: str) -> list[Video]:
 
 
 def crop_matrix(
-    joints: tuple[np.ndarray, np.ndarray], boxes: tuple[np.ndarray, np.ndarray], size: int, crop_scale: float
+    joints: tuple[np.ndarray, np.ndarray],
+    boxes: tuple[np.ndarray, np.ndarray],
+    size: int,
+    crop_scale: float,
 ) -> np.ndarray:
     """(3, 3) frame → crop pixel map of a pair (the reference's crop rule at S = ``size``)."""
     scale = crop_scale * size / REFERENCE_SIZE / max(person_scale(j) for j in joints)
@@ -193,7 +206,9 @@ def augmentation_matrix(rng: np.random.Generator, size: int) -> tuple[np.ndarray
 def warp_frame(image: np.ndarray, matrix: np.ndarray, size: int) -> torch.Tensor:
     """(H, W, 3) uint8 frame → (3, S, S) float32 in [-1, 1] through a (3, 3) pixel map (black
     outside the frame, as the reference)."""
-    warped = cv2.warpAffine(image, matrix[:2].astype(np.float64), (size, size), flags=cv2.INTER_LINEAR)
+    warped = cv2.warpAffine(
+        image, matrix[:2].astype(np.float64), (size, size), flags=cv2.INTER_LINEAR
+    )
     return torch.from_numpy(warped).permute(2, 0, 1).float() / 127.5 - 1
 
 
@@ -254,7 +269,10 @@ class PoseVideos(SeededDataset):
         video, first, second = self.pick_pair(rng)
         frames = (first, second)
         matrix = crop_matrix(
-            tuple(video.joints[k] for k in frames), tuple(video.boxes[k] for k in frames), self.size, self.crop_scale
+            tuple(video.joints[k] for k in frames),
+            tuple(video.boxes[k] for k in frames),
+            self.size,
+            self.crop_scale,
         )
         flip, brightness = False, 1.0
         if self.augment:

@@ -42,16 +42,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from compogan.config import ranged
 from compogan.data.registry import DataConfig
-from compogan.errors import ConfigError, InputError
+from compogan.errors import CheckpointError, ConfigError, InputError
 from compogan.geometry.pose import N_JOINTS
 from compogan.losses import AdversarialLoss, FeatureStatistics, NormalizedFeatureLoss
-from compogan.models.base import GANModel
+from compogan.models.base import GANModel, load_network_state
 from compogan.models.phases import Phase, StepState
 from compogan.models.tasks import REPOSE
 from compogan.nn.posewarp import (
@@ -94,6 +95,8 @@ class PoseWarpConfig:
         feature_reg: added to every feature σ in the VGG loss (0.1).
         stats_images: training images the feature statistics are computed from (8000: the
             reference's 2000 batches of 4).
+        feature_stats: a statistics file written by ``compogan posewarp-stats`` to start
+            from ("": compute them from the training data before the first step).
         vgg_pooling: the loss VGG's pooling, "avg" (the reference) or "max".
         vgg_weights: path of torchvision's vgg19-dcbb9e9d.pth ("" = the usual search order).
         vgg_random_init: a random-weight VGG instead (tests and offline benchmarks only; said
@@ -121,6 +124,7 @@ class PoseWarpConfig:
     d_dense: int = ranged(256, ge=1)
     feature_reg: float = ranged(0.1, gt=0)
     stats_images: int = ranged(8000, ge=1)
+    feature_stats: str = ""
     vgg_pooling: str = "avg"
     vgg_weights: str = ""
     vgg_random_init: bool = False
@@ -251,9 +255,25 @@ class PoseWarp(GANModel):
         (computed before the first step of a run that does not have them)."""
         self.stats.compute(self.feature_loss.vgg, self._statistics_batches(batch_size))
 
+    def load_feature_stats(self, path: str | Path) -> None:
+        """Read the statistics from a ``compogan posewarp-stats`` file.
+
+        Raises:
+            CheckpointError: unreadable, or statistics of other layers.
+        """
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(path))
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"cannot read feature statistics {path}: {error}") from None
+        load_network_state(self.stats, state, f"the feature statistics in {path}")
+
     # ---- the training step ---------------------------------------------------------------------
     def begin_step(self, batch: dict[str, Tensor]) -> StepState:
         """The batch on the device; the first step of a run without statistics computes them."""
+        if not self.stats.ready and self.config.feature_stats:
+            self.load_feature_stats(self.config.feature_stats)
         if not self.stats.ready:
             self.compute_feature_stats(batch["source"].shape[0])
         return super().begin_step(batch)
