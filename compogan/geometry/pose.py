@@ -318,9 +318,3 @@ def similarity_about(
         ],
         dtype=torch.float64,
     )
-
-
-def transform_joints(joints: Tensor, matrix: Tensor) -> Tensor:
-    """Joints (..., 2) mapped by a (2, 3) pixel map."""
-    matrix = matrix.to(joints.dtype)
-    return joints @ matrix[:, :2].T + matrix[:, 2]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from compogan.errors import ConfigError
-from compogan.nn.vgg import VGG19
+from compogan.nn.vgg import VGG19, layer_channels
 
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 STYLE_LAYERS = ("relu2_2", "relu3_4", "relu4_4", "relu5_2")
@@ -161,8 +161,6 @@ class FeatureStatistics(nn.Module):
 
     def __init__(self, layers: Sequence[str] = POSEWARP_LAYERS) -> None:
         super().__init__()
-        from compogan.nn.vgg import layer_channels
-
         self.layers = VGG19.check_layers(layers)
         for name in self.layers:
             self.register_buffer(f"{name}_mean", torch.zeros(layer_channels(name)))

@@ -279,6 +279,7 @@ class PoseWarp(GANModel):
         return super().begin_step(batch)
 
     def generate(self, state: StepState, network: torch.nn.Module) -> Tensor:
+        """``network``'s (N,3,S,S) output for the state's source image and poses."""
         return network(state["source"], state["source_pose"], state["target_pose"])["image"]
 
     def generator_losses(self, state: StepState) -> dict[str, Tensor]:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from compogan.errors import ConfigError
+from compogan.errors import ConfigError, InputError
 from compogan.geometry.pose import (
     JOINT_SIGMA,
     LIMB_SIGMA,
@@ -246,7 +246,7 @@ class PoseDiscriminator(nn.Module):
 def split_pose(pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 14, 3) poses ``[x, y, visible]`` → joints (N, 14, 2) and visibility (N, 14)."""
     if pose.dim() != 3 or pose.shape[1:] != (N_JOINTS, 3):
-        raise ConfigError(
+        raise InputError(
             f"poses must be (N, {N_JOINTS}, 3) [x, y, visible], got {tuple(pose.shape)}"
         )
     return pose[..., :2], pose[..., 2]
