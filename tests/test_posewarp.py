@@ -625,3 +625,23 @@ def test_the_stats_command_writes_what_a_run_starts_from(tmp_path: Path, run_cli
 
     saved = load_file(str(stats))
     assert torch.equal(compogan.load(run).stats.relu1_1_std, saved["relu1_1_std"])
+
+
+def test_the_web_page_reposes_from_uploaded_pose_files(
+    run_dir: Path, person, tmp_path: Path
+) -> None:
+    from compogan.web.handlers import Gate, Limits, run_request
+    from compogan.web.models import ModelStore
+
+    models = tmp_path / "models"
+    compogan.load(run_dir).save_pretrained(models / "pw")
+    limits = Limits(max_pixels=128 * 128, timeout_s=60)
+    store = ModelStore(models, device="cpu")
+    inputs = {"image": Image.open(person["person"]), "pose": str(person["pose"])}
+    output = run_request(
+        store, Gate(1, 1), limits, "repose", "pw", {**inputs, "target_pose": str(person["target"])}
+    )
+    assert output.ok, output.message
+    assert output.values["image"].size == (70, 70)
+    bad = run_request(store, Gate(1, 1), limits, "repose", "pw", {**inputs, "target_pose": None})
+    assert bad.message.startswith("error:") and "required" in bad.message
