@@ -431,6 +431,29 @@ def test_convert_writes_a_compogan_checkpoint(tmp_path: Path, run_cli) -> None:
     assert model.config.stage == 1 and model.loaded_networks == ("G",)
 
 
+def test_cli_reposes_with_the_official_file(tmp_path: Path, run_cli, person) -> None:
+    source = tmp_path / "vgg+gan_5000.h5"
+    _write_keras_h5(source, seed=2)
+    out = tmp_path / "official.png"
+    result = run_cli(
+        "repose",
+        "-w",
+        source,
+        "--image",
+        person["person"],
+        "--pose",
+        person["pose"],
+        "--target-pose",
+        person["target"],
+        "-o",
+        out,
+        "--device",
+        "cpu",
+    )
+    assert result.code == 0, result.stderr
+    assert Image.open(out).size == (70, 70)
+
+
 def test_a_foreign_h5_is_refused_in_one_line(tmp_path: Path, run_cli, person) -> None:
     import h5py
 
