@@ -307,6 +307,17 @@ def _keras_layer_names() -> list[tuple[str, tuple[int, ...]]]:
     return [(f"conv2d_{i + 7}", (k, k, cin, cout)) for i, (k, cin, cout) in enumerate(convs)]
 
 
+def test_parameter_counts_match_the_reference_layers() -> None:
+    expected = sum(k * k * cin * cout + cout for _, (k, _, cin, cout) in _keras_layer_names())
+    assert sum(p.numel() for p in PoseWarpGenerator().parameters()) == expected == 7_863_314
+    from compogan.nn.posewarp import PoseDiscriminator
+
+    convs = [(5, 3, 64), (5, 64 + 2 * N_JOINTS, 128), (3, 128, 256)] + [(3, 256, 256)] * 3
+    dense = [(8 * 8 * 256, 256), (256, 256), (256, 1)]
+    d_expected = sum(k * k * i * o + o for k, i, o in convs) + sum(i * o + o for i, o in dense)
+    assert sum(p.numel() for p in PoseDiscriminator(256).parameters()) == d_expected
+
+
 def _write_keras_h5(path: Path, seed: int = 0) -> dict[str, np.ndarray]:
     import h5py
 
@@ -566,6 +577,11 @@ def test_cli_refuses_empty_sequences_and_other_models(
         "repose", "-w", run_dir, *common, "--target-poses", person["walk"], "-o", tmp_path / "x.avi"
     )
     assert result.code == 1 and ".mp4 or .gif" in result.stderr
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    walk = ("--target-poses", person["walk"], "-o", out, "--frames", taken)
+    result = run_cli("repose", "-w", run_dir, *common, *walk)
+    assert result.code == 1 and "is a file" in result.stderr and taken.read_text() == "mine"
     assert not out.exists() and not (tmp_path / "out_frames").exists()
 
 

@@ -61,6 +61,9 @@ def repose_command(
         )
     if target_poses is not None:
         check_video_path(out)
+        folder = frames or _frames_folder(out)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"--frames {folder} is a file, not a folder")
     picture = load_image(image)
     source = read_pose(pose, picture.size)
     targets = (
@@ -77,7 +80,7 @@ def repose_command(
         typer.echo(f"wrote {out}")
         return
     rendered = reposer.sequence(picture, source, targets, progress=True)
-    _write_sequence(rendered, out, frames or _frames_folder(out), fps)
+    _write_sequence(rendered, out, folder, fps)
 
 
 def _write_sequence(rendered: list[Image.Image], out: Path, folder: Path, fps: float) -> None:
