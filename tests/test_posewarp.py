@@ -684,3 +684,19 @@ def test_the_web_page_reposes_from_uploaded_pose_files(
     assert output.values["image"].size == (70, 70)
     bad = run_request(store, Gate(1, 1), limits, "repose", "pw", {**inputs, "target_pose": None})
     assert bad.message.startswith("error:") and "required" in bad.message
+
+
+def test_pose_sequence_fits_a_motion_to_a_person(person, tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "wave.json"
+    result = run_cli(
+        "pose-sequence", "--like", person["pose"], "--motion", "wave", "--frames", "6", "-o", out
+    )
+    assert result.code == 0, result.stderr
+    from compogan.io.poses import read_pose_sequence
+
+    poses = read_pose_sequence(out, (70, 70))
+    first, source = poses[0].joints, read_pose(person["pose"]).joints
+    assert len(poses) == 6
+    assert np.allclose((first[8, :2] + first[11, :2]) / 2, (source[8, :2] + source[11, :2]) / 2)
+    result = run_cli("pose-sequence", "--like", person["pose"], "--motion", "dance", "-o", out)
+    assert result.code == 1 and "unknown motion" in result.stderr

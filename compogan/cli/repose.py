@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 import typer
 
 from compogan.cli.app import app
@@ -133,3 +134,29 @@ def posewarp_stats_command(
             str(temporary),
         )
     typer.echo(f"wrote the statistics of {int(instance.stats.count)} images to {out}")
+
+
+@app.command("pose-sequence")
+def pose_sequence_command(
+    like: Annotated[Path, typer.Option("--like", help="the person's pose file (JSON)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="the pose sequence file (JSON)")],
+    motion: Annotated[str, typer.Option("--motion", help="walk, wave or jump")] = "walk",
+    frames: Annotated[int, typer.Option("--frames", min=1, max=10000)] = 30,
+) -> None:
+    """A pose sequence for --target-poses: one cycle of a synthetic motion fitted to a person's
+    pose (height and hips), `compogan pose-sequence --like me.json --motion wave -o wave.json`."""
+    from compogan.data.synthetic.figures import SEQUENCES, motion_like
+    from compogan.io.poses import Pose, check_inside, read_pose, write_pose_sequence
+
+    if motion not in SEQUENCES:
+        raise InputError(f"unknown motion '{motion}'; use one of {', '.join(SEQUENCES)}")
+    if out.suffix.lower() != ".json":
+        raise InputError(f"--out {out.name} must be a .json file")
+    person = read_pose(like)
+    poses = []
+    for index, joints in enumerate(motion_like(person.joints, motion, frames)):
+        pose = np.concatenate([joints, np.ones((len(joints), 1))], axis=1)
+        check_inside(pose, person.image_size, f"the {motion} fitted to {like.name}, frame {index}")
+        poses.append(Pose(pose, person.image_size))
+    write_pose_sequence(out, poses)
+    typer.echo(f"wrote {frames} {motion} poses to {out}")

@@ -434,3 +434,28 @@ def figures_dataset(data_config: Any, split: str, seed: int) -> SyntheticFigures
     """The "figures" pose-pair dataset of a PoseWarp data config."""
     length = data_config.split_length(split)
     return SyntheticFigures(data_config.size, length, data_config.sequences, seed, split)
+
+
+def motion_like(joints: np.ndarray, motion: str, frames: int) -> np.ndarray:
+    """One cycle of ``motion`` for the person of ``joints`` (14, 2+): the synthetic poses
+    scaled to the person's height (head top to the ankles' middle) and moved so their hips'
+    middle starts at the person's.
+
+    Returns:
+        (frames, 14, 2) pixel joints.
+
+    Raises:
+        ConfigError: an unknown motion, or fewer than one frame.
+    """
+    if frames < 1:
+        raise ConfigError(f"a motion needs at least one frame, got {frames}")
+    poses = sequence_poses(motion, frames, 256)
+
+    def height(pose: np.ndarray) -> float:
+        return float(np.hypot(*(pose[0, :2] - (pose[10, :2] + pose[13, :2]) / 2)))
+
+    def hips(pose: np.ndarray) -> np.ndarray:
+        return (pose[8, :2] + pose[11, :2]) / 2
+
+    scale = height(joints) / max(height(poses[0]), 1e-6)
+    return (poses - hips(poses[0])) * scale + hips(joints)
