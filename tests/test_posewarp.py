@@ -700,3 +700,15 @@ def test_pose_sequence_fits_a_motion_to_a_person(person, tmp_path: Path, run_cli
     assert np.allclose((first[8, :2] + first[11, :2]) / 2, (source[8, :2] + source[11, :2]) / 2)
     result = run_cli("pose-sequence", "--like", person["pose"], "--motion", "dance", "-o", out)
     assert result.code == 1 and "unknown motion" in result.stderr
+
+
+def test_a_wide_image_is_padded_and_cropped_back(run_dir: Path, person) -> None:
+    picture = Image.open(person["person"]).crop((0, 8, 70, 62))  # 70x54
+    pose = read_pose(person["pose"]).joints.copy()
+    pose[:, 1] -= 8
+    target = read_pose(person["target"]).joints.copy()
+    target[:, 1] -= 8
+    reposer = Reposer.from_pretrained(run_dir, device="cpu")
+    assert reposer(picture, Pose(pose, (70, 54)), target).image.size == (70, 54)
+    with pytest.raises(InputError, match="70x70 image"):
+        reposer(picture, person["pose"], target)
