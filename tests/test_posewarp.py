@@ -39,10 +39,12 @@ from compogan.pipelines import PIPELINES, Reposer
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 64
-TINY_ARGS = [
+WIDTHS = [
     "model.encoder_widths=[4,4,4,4,4,4,4,4,4,4,4]",
     "model.segmentation_decoder_widths=[4,4,4,4,4]",
     "model.synthesis_decoder_widths=[4,4,4,4,4]",
+]
+TINY_ARGS = [
     "model.d_widths=[4,4,4]",
     "model.d_dense=8",
     "model.vgg_random_init=true",
@@ -65,8 +67,10 @@ def _train(
 
     args = ["compogan", "train", model, "-c", str(ROOT / "configs" / "posewarp" / config)]
     with pytest.MonkeyPatch.context() as patch:
+        widths = WIDTHS if model == "posewarp" else []
         patch.setattr(
-            "sys.argv", [*args, "--run-dir", str(run), "--device", "cpu", *TINY_ARGS, *extra]
+            "sys.argv",
+            [*args, "--run-dir", str(run), "--device", "cpu", *widths, *TINY_ARGS, *extra],
         )
         with pytest.raises(SystemExit) as stopped:
             main()
@@ -270,6 +274,7 @@ def test_the_unet_baseline_trains_by_the_same_recipe(tmp_path: Path) -> None:
     run = tmp_path / "unet"
     _train(
         run,
+        "model.encoder_widths=[4,4,4,4,4,4,4,4,4,4,4]",
         "model.decoder_widths=[4,4,4,4,4]",
         "train.steps=2",
         "train.checkpoint_every=2",
@@ -656,7 +661,9 @@ def test_flipped_augmentation_swaps_the_sides(tmp_path: Path) -> None:
 def test_the_stats_command_writes_what_a_run_starts_from(tmp_path: Path, run_cli) -> None:
     stats = tmp_path / "stats.safetensors"
     config = ROOT / "configs" / "posewarp" / "figures_cpu.yaml"
-    result = run_cli("posewarp-stats", "-c", config, "-o", stats, "--device", "cpu", *TINY_ARGS)
+    result = run_cli(
+        "posewarp-stats", "-c", config, "-o", stats, "--device", "cpu", *WIDTHS, *TINY_ARGS
+    )
     assert result.code == 0, result.stderr
     run = tmp_path / "run"
     _train(run, "train.steps=1", "train.checkpoint_every=1", f"model.feature_stats={stats}")

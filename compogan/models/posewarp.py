@@ -72,18 +72,13 @@ STAGES = (1, 2)
 
 
 @dataclass
-class PoseWarpConfig:
-    """PoseWarp hyper-parameters; the defaults are the reference's (256 px).
+class PoseRecipeConfig:
+    """What PoseWarp and its U-Net baseline share: poses, the recipe and the loss; the
+    defaults are the reference's.
 
     Attributes:
-        encoder_widths: the 11 encoder widths of each U-Net ([64, 64] + [128] * 9).
-        segmentation_decoder_widths: decoder widths of the segmentation U-Net ([128]*4 + [32]).
-        synthesis_decoder_widths: decoder widths of the foreground and background U-Nets
-            ([128]*4 + [64]).
         reference_ops: the reference's exact upsampling and TF padding (official weights).
         joint_sigma: heat-map σ in heat-map pixels (7/4; heat-maps at half resolution).
-        limb_sigma: the limb prior's σ across a limb, image pixels (11 at 256 px).
-        torso_sigma: the torso's (13).
         stage: 1 (VGG loss only) or 2 (VGG + GAN fine-tuning from a stage-1 G).
         lr: Adam learning rate of G (1e-4).
         d_lr: Adam learning rate of D (1e-4).
@@ -103,17 +98,8 @@ class PoseWarpConfig:
             in their reports).
     """
 
-    encoder_widths: list[int] = field(default_factory=lambda: list(ENCODER_WIDTHS))
-    segmentation_decoder_widths: list[int] = field(
-        default_factory=lambda: list(SEGMENTATION_DECODER_WIDTHS)
-    )
-    synthesis_decoder_widths: list[int] = field(
-        default_factory=lambda: list(SYNTHESIS_DECODER_WIDTHS)
-    )
     reference_ops: bool = False
     joint_sigma: float = ranged(7 / 4, gt=0)
-    limb_sigma: float = ranged(11.0, gt=0)
-    torso_sigma: float = ranged(13.0, gt=0)
     stage: int = 1
     lr: float = ranged(1e-4, gt=0)
     d_lr: float = ranged(1e-4, gt=0)
@@ -130,11 +116,35 @@ class PoseWarpConfig:
     vgg_random_init: bool = False
 
     def check(self) -> None:
-        """ConfigError for an unknown stage or widths of the wrong length."""
+        """ConfigError for an unknown stage or D widths of the wrong length."""
         if self.stage not in STAGES:
             raise ConfigError(f"stage must be 1 (VGG loss) or 2 (VGG + GAN), not {self.stage}")
         if len(self.d_widths) != 3:
             raise ConfigError(f"d_widths needs 3 widths, got {self.d_widths}")
+
+
+@dataclass
+class PoseWarpConfig(PoseRecipeConfig):
+    """PoseWarp's hyper-parameters: :class:`PoseRecipeConfig` and its three U-Nets.
+
+    Attributes:
+        encoder_widths: the 11 encoder widths of each U-Net ([64, 64] + [128] * 9).
+        segmentation_decoder_widths: decoder widths of the segmentation U-Net ([128]*4 + [32]).
+        synthesis_decoder_widths: decoder widths of the foreground and background U-Nets
+            ([128]*4 + [64]).
+        limb_sigma: the limb prior's σ across a limb, image pixels (11 at 256 px).
+        torso_sigma: the torso's (13).
+    """
+
+    encoder_widths: list[int] = field(default_factory=lambda: list(ENCODER_WIDTHS))
+    segmentation_decoder_widths: list[int] = field(
+        default_factory=lambda: list(SEGMENTATION_DECODER_WIDTHS)
+    )
+    synthesis_decoder_widths: list[int] = field(
+        default_factory=lambda: list(SYNTHESIS_DECODER_WIDTHS)
+    )
+    limb_sigma: float = ranged(11.0, gt=0)
+    torso_sigma: float = ranged(13.0, gt=0)
 
 
 @dataclass
@@ -370,8 +380,8 @@ class PoseWarp(GANModel):
 
 
 @dataclass
-class PoseWarpUNetConfig(PoseWarpConfig):
-    """The baseline U-Net's hyper-parameters: PoseWarp's recipe with one U-Net.
+class PoseWarpUNetConfig(PoseRecipeConfig):
+    """The baseline U-Net's hyper-parameters: :class:`PoseRecipeConfig` and one U-Net.
 
     Attributes:
         encoder_widths: [64] + [128] * 3 + [256] * 7 (the reference's ``network_unet``).
