@@ -71,6 +71,11 @@ CONFIGS = {
     ),
     "seigan": ("configs/seigan/synthetic_cpu.yaml", "configs/seigan/paper.yaml", []),
     "ingan": ("configs/ingan/skimage_cpu.yaml", "configs/ingan/paper.yaml", []),
+    "posewarp": (
+        "configs/posewarp/figures_cpu.yaml",
+        "configs/posewarp/paper.yaml",
+        ["model.stats_images=8"],
+    ),
 }
 """Each model: (its CPU config, its paper config, overrides putting the paper config on the
 CPU config's data)."""

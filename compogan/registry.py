@@ -28,6 +28,8 @@ BUILTIN_MODELS = {
     "ingan": "compogan.models.ingan:InGAN",
     "seigan": "compogan.models.seigan:SEIGAN",
     "pix2pix": "compogan.models.pix2pix:Pix2Pix",
+    "posewarp": "compogan.models.posewarp:PoseWarp",
+    "posewarp_unet": "compogan.models.posewarp:PoseWarpUNet",
     "stgan": "compogan.models.stgan:STGAN",
 }
 """The registry line of each built-in model: name → ``"module:Class"``."""

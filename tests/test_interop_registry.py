@@ -65,8 +65,9 @@ def plugin(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_builtin_importers_are_found_by_name() -> None:
-    assert importer_names() == ("cyclegan", "edgeconnect", "ingan")
+    assert importer_names() == ("cyclegan", "edgeconnect", "ingan", "posewarp")
     assert get_importer("edgeconnect").model_name == "edgeconnect"
+    assert find_importer(Path("vgg+gan_5000.h5")).model_name == "posewarp"
     with pytest.raises(ConfigError, match="no importer for official 'stgan' weights; models with"):
         import_official("stgan", "x.pth")
 

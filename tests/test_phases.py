@@ -21,6 +21,7 @@ from compogan.models.cyclegan import CycleGAN, CycleGANConfig
 from compogan.models.edgeconnect import MODES, EdgeConnect
 from compogan.models.ingan import InGAN, InGANConfig, InGANDataConfig
 from compogan.models.phases import Phase
+from compogan.models.posewarp import PoseWarp, PoseWarpConfig, PoseWarpDataConfig
 from compogan.train.precision import native_bf16_cpu
 
 
@@ -65,8 +66,33 @@ def ingan_case() -> tuple[GANModel, dict[str, torch.Tensor]]:
     return model, {"image": torch.rand(1, 3, 64, 64) * 2 - 1}
 
 
+def posewarp_case(stage: int) -> Callable[[], tuple[GANModel, dict[str, torch.Tensor]]]:
+    def case() -> tuple[GANModel, dict[str, torch.Tensor]]:
+        from compogan.data.synthetic.figures import SyntheticFigures
+
+        torch.manual_seed(0)
+        config = PoseWarpConfig(
+            encoder_widths=[4] * 11,
+            segmentation_decoder_widths=[4] * 5,
+            synthesis_decoder_widths=[4] * 5,
+            d_widths=[4, 4, 4],
+            d_dense=8,
+            stage=stage,
+            d_warmup_steps=1,
+            stats_images=2,
+            vgg_random_init=True,
+        )
+        model = PoseWarp(config, PoseWarpDataConfig(size=64, length=2)).train()
+        model.configure_optimizers()
+        items = [SyntheticFigures(64, 2, split="test")[i] for i in range(2)]
+        return model, {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
+    return case
+
+
 CASES = {
     "ingan": ingan_case,
+    **{f"posewarp-stage{stage}": posewarp_case(stage) for stage in (1, 2)},
     "cyclegan": cyclegan_case,
     "pix2pix": pix2pix_case,
     "seigan": seigan_case,

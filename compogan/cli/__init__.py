@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "compogan.cli.inpaint",
     "compogan.cli.cutpaste",
     "compogan.cli.retarget",
+    "compogan.cli.repose",
     "compogan.cli.serve",
 )
 """The modules whose commands ``compogan`` offers, in the order of ``compogan --help``."""

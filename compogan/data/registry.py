@@ -41,6 +41,9 @@ BUILTIN_DATASETS: dict[tuple[str, str], str] = {
     ("objects", "synthetic"): "compogan.data.synthetic.objects:synthetic_objects_dataset",
     ("objects", "folder"): "compogan.data.objects:object_folder_dataset",
     ("single_image", "image"): "compogan.data.single_image:single_image_dataset",
+    ("pose_pair", "figures"): "compogan.data.synthetic.figures:figures_dataset",
+    ("pose_pair", "videos"): "compogan.data.pose_videos:mat_videos_dataset",
+    ("pose_pair", "json"): "compogan.data.pose_videos:json_videos_dataset",
 }
 """Each built-in dataset: ``(kind, name)`` → ``"module:factory"``."""
 

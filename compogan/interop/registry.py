@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 BUILTIN_IMPORTERS = {
     "edgeconnect": "compogan.interop.edgeconnect:IMPORTER",
     "ingan": "compogan.interop.ingan:IMPORTER",
+    "posewarp": "compogan.interop.posewarp:IMPORTER",
     "cyclegan": "compogan.interop.cyclegan:IMPORTER",
 }
 """Model name → ``"module:attribute"`` of its built-in :class:`Importer`, in asking order."""

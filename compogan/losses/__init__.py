@@ -3,7 +3,10 @@
 from compogan.losses.adversarial import GAN_MODES, AdversarialLoss, gradient_penalty
 from compogan.losses.perceptual import (
     PERCEPTUAL_LAYERS,
+    POSEWARP_LAYERS,
     STYLE_LAYERS,
+    FeatureStatistics,
+    NormalizedFeatureLoss,
     PerceptualLoss,
     StyleLoss,
     feature_matching_loss,
@@ -19,8 +22,11 @@ from compogan.losses.regularizers import (
 __all__ = [
     "GAN_MODES",
     "PERCEPTUAL_LAYERS",
+    "POSEWARP_LAYERS",
     "STYLE_LAYERS",
     "AdversarialLoss",
+    "FeatureStatistics",
+    "NormalizedFeatureLoss",
     "PerceptualLoss",
     "StyleLoss",
     "feature_matching_loss",

@@ -5,14 +5,14 @@ as an argument, so one frozen VGG instance can serve both. They register it as a
 ``.to(device)`` moves it); keep these losses out of the modules you save in checkpoints.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from compogan.errors import ConfigError
-from compogan.nn.vgg import VGG19
+from compogan.nn.vgg import VGG19, layer_channels
 
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 STYLE_LAYERS = ("relu2_2", "relu3_4", "relu4_4", "relu5_2")
@@ -130,3 +130,111 @@ class StyleLoss(nn.Module):
             for name in self.layers
         ]
         return torch.stack(losses).sum()
+
+
+POSEWARP_LAYERS = (
+    "relu1_1",
+    "relu1_2",
+    "relu2_1",
+    "relu2_2",
+    "relu3_1",
+    "relu3_2",
+    "relu3_3",
+    "relu3_4",
+    "relu4_1",
+    "relu4_2",
+    "relu4_3",
+    "relu4_4",
+)
+"""The 12 VGG-19 layers of PoseWarp's feature loss (every conv of blocks 1 to 4)."""
+
+
+class FeatureStatistics(nn.Module):
+    """Per-channel mean and standard deviation of VGG-19 features, kept with a model's weights.
+
+    Buffers ``<layer>_mean`` and ``<layer>_std`` of shape (C_l,) per layer, and ``count``: the
+    number of images they were computed from (0: not computed yet).
+
+    Args:
+        layers: VGG-19 layer names.
+    """
+
+    def __init__(self, layers: Sequence[str] = POSEWARP_LAYERS) -> None:
+        super().__init__()
+        self.layers = VGG19.check_layers(layers)
+        for name in self.layers:
+            self.register_buffer(f"{name}_mean", torch.zeros(layer_channels(name)))
+            self.register_buffer(f"{name}_std", torch.ones(layer_channels(name)))
+        self.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    @property
+    def ready(self) -> bool:
+        return int(self.count) > 0
+
+    def std(self, name: str) -> torch.Tensor:
+        """(C,) standard deviation of layer ``name``."""
+        return getattr(self, f"{name}_std")
+
+    @torch.no_grad()
+    def compute(self, vgg: VGG19, batches: Iterable[torch.Tensor]) -> None:
+        """Set the statistics from images (N, 3, H, W) in [-1, 1]: per channel over all
+        images and positions (accumulated in float64)."""
+        sums: dict[str, torch.Tensor] = {}
+        squares: dict[str, torch.Tensor] = {}
+        positions: dict[str, int] = {}
+        count = 0
+        for images in batches:
+            features = vgg(images.to(self.count.device), self.layers)
+            for name, feature in features.items():
+                flat = feature.double().transpose(0, 1).reshape(feature.shape[1], -1)
+                sums[name] = sums.get(name, 0) + flat.sum(dim=1)
+                squares[name] = squares.get(name, 0) + flat.pow(2).sum(dim=1)
+                positions[name] = positions.get(name, 0) + flat.shape[1]
+            count += images.shape[0]
+        if count == 0:
+            raise ConfigError("no images to compute feature statistics from")
+        for name in self.layers:
+            mean = sums[name] / positions[name]
+            variance = (squares[name] / positions[name] - mean.pow(2)).clamp_min(0)
+            getattr(self, f"{name}_mean").copy_(mean.float())
+            getattr(self, f"{name}_std").copy_(variance.sqrt().float())
+        self.count.fill_(count)
+
+
+class NormalizedFeatureLoss(nn.Module):
+    """PoseWarp's VGG loss: the mean over layers of mean |φ_l(pred) − φ_l(target)| / (σ_l + reg),
+    σ_l the per-channel standard deviation of layer l's features over a dataset.
+
+    Inputs: ``pred`` and ``target`` (N, 3, H, W) in [-1, 1]; the target's features are computed
+    without gradient. Returns a scalar.
+
+    Args:
+        vgg: the frozen feature extractor (average pooling in the reference).
+        stats: the feature statistics (their layers are the loss's layers).
+        reg: added to every σ (0.1).
+
+    Raises:
+        ConfigError: the statistics were never computed.
+    """
+
+    def __init__(self, vgg: VGG19, stats: FeatureStatistics, reg: float = 0.1) -> None:
+        super().__init__()
+        self.vgg = vgg
+        self.stats = stats
+        self.reg = reg
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if not self.stats.ready:
+            raise ConfigError("the feature statistics of the VGG loss were never computed")
+        layers = self.stats.layers
+        pred_feats = self.vgg(pred, layers)
+        with torch.no_grad():
+            target_feats = self.vgg(target, layers)
+        losses = [
+            (
+                (pred_feats[name] - target_feats[name]).abs()
+                / (self.stats.std(name) + self.reg).view(1, -1, 1, 1)
+            ).mean()
+            for name in layers
+        ]
+        return torch.stack(losses).mean()

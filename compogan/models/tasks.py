@@ -32,7 +32,10 @@ CUTPASTE = "cutpaste"
 RETARGET = "retarget"
 """Single-image retargeting to other sizes and shapes (:class:`Retargeting`; the
 :class:`~compogan.pipelines.Retargeter`)."""
-TASKS = (TRANSLATE, INPAINT, COMPOSE, CUTPASTE, RETARGET)
+REPOSE = "repose"
+"""Re-render a person in other poses (:class:`Reposing`; the
+:class:`~compogan.pipelines.Reposer`)."""
+TASKS = (TRANSLATE, INPAINT, COMPOSE, CUTPASTE, RETARGET, REPOSE)
 """Every task a model can declare in ``tasks``."""
 
 
@@ -178,4 +181,23 @@ class Retargeting(Protocol):
     def warp(self, image: Tensor, size: tuple[int, int], matrix: Tensor) -> Tensor:
         """(1,3,h,w) → (1,3,H,W) through a (3,3) sampling homography (output → input
         canonical coordinates): a non-rectangular target."""
+        ...
+
+
+@runtime_checkable
+class Reposing(Protocol):
+    """The ``"repose"`` contract: render the person of an image in another pose.
+
+    Poses are (N, 14, 3) tensors ``[x, y, visible]`` of the 14 joints
+    (:data:`compogan.geometry.pose.JOINT_NAMES`) in pixels of the (S, S) network input.
+
+    Attributes:
+        image_size: the side S of the square images the networks take.
+    """
+
+    image_size: int
+
+    def repose(self, images: Tensor, source_pose: Tensor, target_pose: Tensor) -> Tensor:
+        """(N,3,S,S) in [-1,1] showing people in ``source_pose`` → (N,3,S,S) in [-1,1] of them
+        in ``target_pose``."""
         ...

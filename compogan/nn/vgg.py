@@ -38,6 +38,17 @@ def _layer_index() -> dict[str, int]:
 LAYER_INDEX: dict[str, int] = _layer_index()
 
 
+def layer_channels(name: str) -> int:
+    """The channel count of VGG-19 layer ``name`` (``"relu3_2"`` → 256).
+
+    Raises:
+        ConfigError: unknown layer name.
+    """
+    VGG19.check_layers([name])
+    block = int(name.removeprefix("conv").removeprefix("relu").removeprefix("pool")[0])
+    return _BLOCKS[block - 1][0]
+
+
 class VGG19(nn.Module):
     """VGG-19 convolutional features, frozen and always in eval mode.
 

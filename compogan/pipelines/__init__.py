@@ -4,12 +4,13 @@ from compogan.pipelines.base import PORT_KINDS, Pipeline, PipelineResult, Port, 
 from compogan.pipelines.compose import CompositionResult, Compositor
 from compogan.pipelines.cutpaste import CutPaster
 from compogan.pipelines.inpaint import Inpainter, InpaintResult
+from compogan.pipelines.repose import Reposer, ReposeResult
 from compogan.pipelines.retarget import Retargeter, RetargetResult
 from compogan.pipelines.translate import TranslationResult, Translator
 
 PIPELINES: dict[str, type[Pipeline]] = {
     pipeline.task: pipeline
-    for pipeline in (Translator, Inpainter, Compositor, CutPaster, Retargeter)
+    for pipeline in (Translator, Inpainter, Compositor, CutPaster, Retargeter, Reposer)
 }
 """Every pipeline by the task it serves."""
 
@@ -23,6 +24,8 @@ __all__ = [
     "Pipeline",
     "PipelineResult",
     "Port",
+    "ReposeResult",
+    "Reposer",
     "RetargetResult",
     "Retargeter",
     "TranslationResult",
