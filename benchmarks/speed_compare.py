@@ -26,8 +26,9 @@ same seed is not larger than the distance between the two float32 seeds.
 ``folder`` measures folder inference against the raw forward pass, in one run: the paper-size
 CycleGAN generator (64 channels, 9 blocks) translating ``--images`` PNG files of ``--size`` px
 with ``compogan translate``'s code path (plan, decode, batches of 4, save each PNG atomically),
-alternated with the generator alone on the same images already decoded as tensors (batches of
-4), ``--rounds`` times each; reports images/s of both and their ratio.
+alternated (folder first in even rounds, last in odd ones) with the generator alone on the same
+images already decoded as tensors (batches of 4), ``--rounds`` times each; reports images/s of
+both and their ratio.
 
 ``profile`` runs torch.profiler (CPU) over ``--steps`` training steps after a warm-up step and
 reports where the time goes: per phase and part (forward, backward, gradient check, optimiser
@@ -132,7 +133,7 @@ def time_rounds(
         vgg = Path(tmp) / "vgg19.pth"
         torch.save(VGG19().state_dict(), vgg)
         model, batch = build(model_name, size, vgg)
-    turn = switcher(model, switch)
+        turn = switcher(model, switch)  # may build optimisers that read the VGG file again
     times: dict[str, list[float]] = {"off": [], "on": []}
     for round_index in range(rounds):
         order = ("off", "on") if round_index % 2 == 0 else ("on", "off")
@@ -226,19 +227,23 @@ def profile_models(args: argparse.Namespace) -> None:
     print(f"\nsaved {save_result('speed', 'profile', {'machine': machine(), 'rows': rows})}")
 
 
-def folder_round(translator: object, folder: Path, out: Path, tensors: torch.Tensor) -> tuple:
-    """Seconds for the folder path and for the raw forward pass over the same images."""
+def folder_seconds(translator: object, folder: Path, out: Path) -> float:
+    """Seconds for ``compogan translate``'s path over a folder."""
     from compogan.cli.batch import plan_batch, write_batch
 
     start = time.perf_counter()
     batch = plan_batch([folder], out)
     write_batch(batch, translator.map(batch.sources, batch_size=4))
-    folder_seconds = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def forward_seconds(translator: object, tensors: torch.Tensor) -> float:
+    """Seconds for the generator alone over decoded images, in batches of 4."""
     start = time.perf_counter()
     with torch.no_grad():
         for first in range(0, len(tensors), 4):
             translator.translate_tensor(tensors[first : first + 4], "AtoB")
-    return folder_seconds, time.perf_counter() - start
+    return time.perf_counter() - start
 
 
 def folder(args: argparse.Namespace) -> None:
@@ -262,11 +267,13 @@ def folder(args: argparse.Namespace) -> None:
         translator.translate_tensor(tensors[:4], "AtoB")
         times: dict[str, list[float]] = {"folder": [], "forward": []}
         for index in range(args.rounds):
-            folder_s, forward_s = folder_round(
-                translator, images, Path(tmp) / f"out{index}", tensors
-            )
-            times["folder"].append(args.images / folder_s)
-            times["forward"].append(args.images / forward_s)
+            for path in ("folder", "forward") if index % 2 == 0 else ("forward", "folder"):
+                seconds = (
+                    folder_seconds(translator, images, Path(tmp) / f"out{index}")
+                    if path == "folder"
+                    else forward_seconds(translator, tensors)
+                )
+                times[path].append(args.images / seconds)
     ratio = statistics.median(times["folder"]) / statistics.median(times["forward"])
     print(f"folder inference vs raw forward, {args.images} images of {args.size} px, {machine()}")
     print("| path | images/s (median, range) |\n|---|---|")
