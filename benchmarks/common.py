@@ -88,3 +88,13 @@ def save_result(model: str, what: str, output: Any) -> Path:
     path = RESULTS / f"{model}_{what}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(output, indent=2))
     return path
+
+
+def write_report(out: str | Path, text: str, numbers: dict[str, Any]) -> None:
+    """Print a benchmark's markdown ``text`` and write it to ``out``, its ``numbers`` beside it
+    as ``out`` with a .json suffix."""
+    print(text)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(numbers, indent=1))

@@ -27,7 +27,6 @@ process for its peak memory.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import in_fresh_process, machine, save_result, time_steps
+from common import in_fresh_process, machine, save_result, time_steps, write_report
 
 import compogan
 from compogan.config import load_config, section_object
@@ -162,11 +161,7 @@ def quality(args: argparse.Namespace) -> None:
             cells = " | ".join("n/a" if row[m] is None else f"{row[m]:.4f}" for m in methods)
             lines.append(f"| {image} | {size} | {result['steps']} | {cells} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    out.with_suffix(".json").write_text(json.dumps({"machine": machine(), **results}, indent=1))
+    write_report(args.out, text, {"machine": machine(), **results})
 
 
 SPEED_STEP = 20000

@@ -20,14 +20,13 @@ peak memory) of the paper's network at 256 px, batch 4; and frames per second of
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import in_fresh_process, machine, save_result, time_steps
+from common import in_fresh_process, machine, save_result, time_steps, write_report
 
 import compogan
 from compogan.config import load_config, section_object
@@ -137,14 +136,8 @@ def quality(args: argparse.Namespace) -> None:
     goal = scores["PoseWarp stage 1"]["ssim"] > scores["U-Net baseline"]["ssim"]
     lines += ["", f"goal (stage 1 beats the U-Net on SSIM): {'reached' if goal else 'not reached'}"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    out.with_suffix(".json").write_text(
-        json.dumps(
-            {"header": header, "minutes": minutes, "steps": steps, "scores": scores}, indent=1
-        )
+    write_report(
+        args.out, text, {"header": header, "minutes": minutes, "steps": steps, "scores": scores}
     )
 
 

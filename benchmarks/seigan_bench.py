@@ -31,7 +31,6 @@ loss) and at the CPU config, each in a fresh subprocess. The VGG-19 there has ra
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import tempfile
 import time
@@ -40,7 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from common import in_fresh_process, machine, save_result, time_steps
+from common import in_fresh_process, machine, save_result, time_steps, write_report
 from skimage.filters import threshold_otsu
 
 import compogan
@@ -200,14 +199,8 @@ def quality(args: argparse.Namespace) -> None:
         f"{machine()}; {args.n_test} held-out synthetic scenes."
     )
     text = header + "\n\n| metric | methods |\n|---|---|\n" + table(scores) + "\n"
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    out.with_suffix(".json").write_text(
-        json.dumps(
-            {"header": header, "steps": reached, "minutes": minutes, "scores": scores}, indent=1
-        )
+    write_report(
+        args.out, text, {"header": header, "steps": reached, "minutes": minutes, "scores": scores}
     )
 
 
