@@ -394,6 +394,29 @@ def test_an_uploaded_file_is_checked_before_decoding_and_named_by_its_file_name(
     assert handlers.read_upload(large, "image", Limits()).size == (80, 80)
 
 
+def test_an_upload_that_is_no_image_reaches_the_handler_unopened_and_fails_in_one_line(
+    tmp_path: Path, store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradio.data_classes import ImageData
+
+    from compogan.web.app import image_upload
+
+    notes = tmp_path / "notes.png"
+    notes.write_text("shopping list, not a picture\n")
+    widget = image_upload(label="Image", elem_id="translate-in-image")
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("opened by gradio"))
+    path = widget.preprocess(ImageData(path=str(notes), orig_name="notes.png"))
+    monkeypatch.undo()
+    assert path == str(notes)
+
+    output = translate(store, path)
+
+    assert output.message == (
+        "error: the image: cannot read image 'notes.png': not a PNG, JPEG, WebP, BMP or TIFF image"
+    )
+    assert translate(store, random_image(16, 16)).ok
+
+
 def test_a_number_port_without_a_default_is_left_empty_not_zero() -> None:
     import gradio as gr
 

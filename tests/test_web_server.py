@@ -199,7 +199,7 @@ def save_small_png(path: Path, target: Path) -> None:
         shot.convert("RGB").quantize(64).save(target, optimize=True)
 
 
-def test_a_user_translates_an_upload_and_a_bad_upload_shows_its_error(
+def test_a_user_translates_an_upload_and_bad_uploads_show_their_errors(
     server: Server, tmp_path: Path
 ) -> None:
     need("playwright")
@@ -209,6 +209,8 @@ def test_a_user_translates_an_upload_and_a_bad_upload_shows_its_error(
     good, too_large = tmp_path / "photo.png", tmp_path / "large.png"
     photo(96).save(good)
     photo(160).save(too_large)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("shopping list, not a picture\n")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -234,6 +236,14 @@ def test_a_user_translates_an_upload_and_a_bad_upload_shows_its_error(
             assert message == (
                 "error: the image is 160x160 = 25600 pixels; this server takes at most "
                 f"{MAX_PIXELS} pixels per image"
+            )
+
+            upload(page, "translate-in-image", not_an_image)
+            page.click("#translate-run")
+            message = wait_status(page, "translate", "error")
+            assert message == (
+                "error: the image: cannot read image 'notes.png': not a PNG, JPEG, WebP, BMP "
+                "or TIFF image"
             )
 
             upload(page, "translate-in-image", good)

@@ -19,6 +19,7 @@ import inspect
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -48,11 +49,25 @@ UPLOAD_SOURCES = ["upload", "clipboard"]
 """Where image inputs come from: files and the clipboard (no webcam)."""
 
 
+def _unopened_upload(gradio_preprocess: Callable[[Any], Any], payload: Any) -> Any:
+    """An uploaded file's path (str), not opened; a pasted ``data:`` URL (or no upload) goes
+    through gradio's own ``gradio_preprocess``."""
+    if payload is None or payload.path is None or str(payload.url or "").startswith("data:"):
+        return gradio_preprocess(payload)
+    return str(payload.path)
+
+
 def image_upload(label: str, elem_id: str) -> gr.Image:
-    """An image input whose upload reaches the handler as its file path: gradio reads only the
-    header (``image_mode=None``), and the handler checks the file size, pixel count and format
-    (:func:`compogan.web.handlers.to_image`) before any pixel is decoded."""
-    return gr.Image(
+    """An image input whose upload reaches the handler as its file path, unopened.
+
+    gradio's own preprocessing opens every upload with PIL, so a file that is no image (or a
+    decompression bomb) would fail there with gradio's generic error; instead the handler
+    checks the file size, pixel count and format (:func:`compogan.web.handlers.to_image`)
+    before any pixel is decoded and names the problem in one line. (The instance's
+    ``preprocess`` is wrapped rather than subclassed: gradio writes a ``.pyi`` file beside the
+    source of every component subclass.)
+    """
+    widget = gr.Image(
         type="filepath",
         image_mode=None,
         sources=UPLOAD_SOURCES,
@@ -60,6 +75,8 @@ def image_upload(label: str, elem_id: str) -> gr.Image:
         label=label,
         elem_id=elem_id,
     )
+    widget.preprocess = partial(_unopened_upload, widget.preprocess)  # type: ignore[method-assign]
+    return widget
 
 
 @dataclass
