@@ -1,20 +1,21 @@
 """Speed switches of the shared training step, each against "every switch off", in one run.
 
-    python benchmarks/speed_compare.py step [--switch bf16|foreach|fused] [--models cyclegan,seigan]
-        [--sizes cpu,paper]
+    python benchmarks/speed_compare.py step [--switch bf16|foreach|fused|compile]
+        [--models cyclegan,seigan] [--sizes cpu,paper]
     python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
     python benchmarks/speed_compare.py profile [--models cyclegan,seigan] [--sizes cpu]
     python benchmarks/speed_compare.py folder [--images 24] [--size 256] [--rounds 3]
 
-``step`` times every model's full training step (every phase of one ``training_step``) with
-one switch off and on (``train.bf16``, or ``train.optimizer_impl`` foreach / fused against
-PyTorch's default), alternated in one process (off, on, on, off, ...) for ``--rounds``
-rounds of ``--steps`` steps after a warm-up step each, at the model's CPU config and at its
-paper config (architecture and batch of the paper; the data of the CPU config at the paper's
-size, since the paper's data sets are not here; random VGG-19 weights written to a temporary
-file where a loss needs them: the time of a loss does not depend on its weights). ST-GAN is
-timed in its last adversarial stage; InGAN draws a new output size every step, so its times
-vary more. Each model runs in a fresh process. Reports the median
+``step`` times every model's full training step (every phase of one ``training_step``) with one
+switch off and on (``train.bf16``; ``train.optimizer_impl`` foreach / fused against PyTorch's
+default; ``train.compile``: a second model with the same weights, compiled, whose first step,
+which compiles with an empty compile cache, is reported on its own), alternated in one process
+(off, on, on, off, ...) for ``--rounds`` rounds of ``--steps`` steps after a warm-up step each,
+at the model's CPU config and at its paper config (architecture and batch of the paper; the
+data of the CPU config at the paper's size, since the paper's data sets are not here; random
+VGG-19 weights written to a temporary file where a loss needs them: the time of a loss does not
+depend on its weights). ST-GAN is timed in its last adversarial stage; InGAN draws a new output
+size every step, so its times vary more. Each model runs in a fresh process. Reports the median
 and the spread of seconds per step, and the speed-up of the medians, with the CPU's native bf16
 instructions (compogan/train/precision.py).
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -100,45 +102,62 @@ def build(model_name: str, size: str, vgg: Path) -> tuple[GANModel, dict[str, to
     return model, batch
 
 
-SWITCHES = ("bf16", "foreach", "fused")
+SWITCHES = ("bf16", "foreach", "fused", "compile")
 
 
-def switcher(model: GANModel, switch: str) -> Callable[[bool], None]:
-    """A function turning ``switch`` off or on for ``model``: bf16 autocast, or optimisers
-    built with ``optimizer_impl`` (both sets built once, swapped in)."""
+def switcher(
+    model_name: str, size: str, vgg: Path, switch: str
+) -> tuple[Callable[[bool], GANModel], dict[str, torch.Tensor]]:
+    """A function giving the model with ``switch`` off or on, and a training batch: one model
+    whose bf16 autocast is turned off or on, or whose optimisers are built with
+    ``optimizer_impl`` (both sets built once, swapped in); for "compile", two models with the
+    same weights, the second compiled."""
+    model, batch = build(model_name, size, vgg)
+    if switch == "compile":
+        compiled, _ = build(model_name, size, vgg)
+        compiled.load_state_dict(model.state_dict())
+        compiled.compile_networks()
+        return (lambda on: compiled if on else model), batch
     if switch == "bf16":
 
-        def set_bf16(on: bool) -> None:
+        def set_bf16(on: bool) -> GANModel:
             model.autocast_dtype = torch.bfloat16 if on else None
+            return model
 
-        return set_bf16
+        return set_bf16, batch
     optimizer_sets = {}
     for on, impl in ((False, "default"), (True, switch)):
         model.optimizer_impl, model.optimizers = impl, {}
         model.configure_optimizers()
         optimizer_sets[on] = model.optimizers
 
-    def set_optimizers(on: bool) -> None:
+    def set_optimizers(on: bool) -> GANModel:
         model.optimizers = optimizer_sets[on]
+        return model
 
-    return set_optimizers
+    return set_optimizers, batch
 
 
 def time_rounds(
     model_name: str, size: str, rounds: int, steps: int, threads: int, switch: str = "bf16"
 ) -> dict:
-    """Seconds per step with ``switch`` off and on, alternated, ``rounds`` times each."""
+    """Seconds per step with ``switch`` off and on, alternated, ``rounds`` times each (each
+    timing after one untimed step; for "compile" also the seconds of the compiled model's
+    first step, which compiles)."""
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tmp) / "inductor")  # a cold compile
         vgg = Path(tmp) / "vgg19.pth"
         torch.save(VGG19().state_dict(), vgg)
-        model, batch = build(model_name, size, vgg)
-        turn = switcher(model, switch)  # may build optimisers that read the VGG file again
+        turn, batch = switcher(model_name, size, vgg, switch)  # optimisers read the VGG file
+        start = time.perf_counter()
+        turn(True).training_step(batch)
+        first_step = time.perf_counter() - start
     times: dict[str, list[float]] = {"off": [], "on": []}
     for round_index in range(rounds):
         order = ("off", "on") if round_index % 2 == 0 else ("on", "off")
         for mode in order:
-            turn(mode == "on")
+            model = turn(mode == "on")
             model.training_step(batch)
             start = time.perf_counter()
             for _ in range(steps):
@@ -150,6 +169,7 @@ def time_rounds(
         "size": size,
         "batch": batch_size,
         "switch": switch,
+        "first_on_step_s": first_step,
         "seconds": times,
     }
 
@@ -161,8 +181,11 @@ def spread(values: list[float]) -> str:
 def step(args: argparse.Namespace) -> None:
     flag = native_bf16_cpu() or "none"
     print(f"training step, {args.switch} off vs on, {machine()}; native bf16: {flag}\n")
-    print(f"| model | config | batch | off s/step | {args.switch} s/step | speed-up |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"| model | config | batch | off s/step | {args.switch} s/step | speed-up | "
+        f"first {args.switch} step (s) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     rows = []
     for model_name in args.models.split(","):
         for size in args.sizes.split(","):
@@ -176,7 +199,7 @@ def step(args: argparse.Namespace) -> None:
             ratio = statistics.median(off) / statistics.median(on)
             print(
                 f"| {model_name} | {size} | {row['batch']} | {spread(off)} | {spread(on)} | "
-                f"{ratio:.2f}x |",
+                f"{ratio:.2f}x | {row['first_on_step_s']:.1f} |",
                 flush=True,
             )
     output = {"machine": machine(), "native_bf16": flag, "rounds": args.rounds, "rows": rows}

@@ -235,6 +235,11 @@ class TrainConfig:
         optimizer_impl: how optimisers that offer it update parameters: "default" (PyTorch's
             choice: a loop over tensors on CPU), "foreach" (multi-tensor kernels) or "fused"
             (one fused kernel); the same arithmetic, see benchmarks/RESULTS.md for what pays.
+        compile: compile every network with ``torch.compile`` (in place: the same parameters
+            and checkpoint keys) before the first step. Each new input shape, train/eval mode
+            and frozen/trained state compiles once (about a minute per network on a 2-core
+            CPU, more for deep ones), so it pays on long runs of fixed-size inputs; see
+            benchmarks/RESULTS.md for what it gains per model. Needs a C++ compiler on CPU.
         progress: show a progress bar.
         ema_decay: average the weights of the model's ``averaged_networks()`` (its trained
             generators) with this decay and save the averages (0 = off; see
@@ -257,6 +262,7 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = False
     optimizer_impl: str = "default"
+    compile: bool = False
     progress: bool = True
     ema_decay: float = ranged(0.0, ge=0, lt=1)
     init_from: dict[str, str] = field(default_factory=dict)

@@ -210,6 +210,25 @@ def test_optimizer_impl_switch_does_the_same_update(tmp_path: Path, impl: str) -
     assert trainer.fit().step == 2
 
 
+def test_compiled_networks_compute_the_same_losses_and_checkpoints(tmp_path: Path) -> None:
+    """``train.compile`` runs the networks through torch.compile: the first step's losses are
+    those of the plain networks, and the checkpoint has the plain networks' keys."""
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    runs = {}
+    for name, overrides in (("eager", []), ("compiled", ["train.compile=true"])):
+        tiny_trainer(tmp_path / name, "train.steps=2", *overrides).fit()
+        log = (tmp_path / name / "losses.jsonl").read_text().splitlines()
+        runs[name] = json.loads(log[0])
+    assert counters["stats"]["unique_graphs"] > 0
+    for loss in ("G_A", "cycle_A", "idt_B", "D_A", "D_B"):
+        assert runs["compiled"][loss] == pytest.approx(runs["eager"][loss], rel=1e-4), loss
+    eager, compiled = read_weights(tmp_path / "eager"), read_weights(tmp_path / "compiled")
+    assert eager.keys() == compiled.keys()
+    assert isinstance(compogan.load(tmp_path / "compiled"), CycleGAN)
+
+
 def test_unknown_optimizer_impl_is_refused() -> None:
     with pytest.raises(ConfigError, match="optimizer_impl must be one of default, foreach, fused"):
         load_config(CycleGAN, None, ["train.optimizer_impl=fast"])

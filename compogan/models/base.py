@@ -61,6 +61,10 @@ class GANModel(nn.Module):
             "compositing"): :meth:`build_dataset` finds ``data.dataset`` among the datasets
             registered for it (:mod:`compogan.data.registry`).
         network_names: attribute names of the sub-networks, in a fixed order.
+        uncompiled_networks: those ``train.compile`` leaves plain, as torch.compile cannot
+            train them: a gradient penalty's critic (a compiled backward cannot be
+            differentiated again), a network whose forward updates in place a tensor its
+            backward needs (the power-iteration vectors of the hook-based spectral norm).
         retired_config_keys: ``model`` config keys of earlier versions that checkpoints may
             still hold; dropped when such a checkpoint loads.
         renamed_data_keys: ``data`` config keys of earlier versions mapped to their names
@@ -73,6 +77,7 @@ class GANModel(nn.Module):
     DataConfig: ClassVar[type]
     data_kind: ClassVar[str]
     network_names: ClassVar[tuple[str, ...]]
+    uncompiled_networks: ClassVar[tuple[str, ...]] = ()
     retired_config_keys: ClassVar[tuple[str, ...]] = ()
     renamed_data_keys: ClassVar[dict[str, str]] = {}
 
@@ -338,6 +343,15 @@ class GANModel(nn.Module):
         if self.autocast_dtype is None or self.device.type not in ("cuda", "cpu"):
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, enabled=False)
+
+    def compile_networks(self) -> None:
+        """Compile each network with ``torch.compile`` in place (``nn.Module.compile``): calls
+        run the compiled graph, while parameters, ``state_dict`` keys and checkpoints stay
+        those of the plain network. Compiling happens lazily, at a network's first call per
+        input shape and mode. The networks in ``uncompiled_networks`` stay plain."""
+        for name in self.network_names:
+            if name not in self.uncompiled_networks:
+                getattr(self, name).compile()
 
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         """Wrap each network on its own (e.g. in DistributedDataParallel) for training passes."""

@@ -253,6 +253,7 @@ class STGAN(GANModel):
     DataConfig = STGANDataConfig
     data_kind = "compositing"
     network_names = ("G1", "D")  # per instance: G1..G<warp_n>, D
+    uncompiled_networks = ("D",)  # the WGAN-GP penalty differentiates D's gradient
     tasks = ("compose",)
 
     def __init__(self, config: STGANConfig, data_config: STGANDataConfig | None = None) -> None:

@@ -309,6 +309,8 @@ class Trainer:
             self._load_latest_checkpoint()
         else:
             self.averages = self._start_averages()
+        if cfg.compile:
+            self.model.compile_networks()
         if self.dist.enabled:
             self.model.distribute(ddp_wrapper(self.device))
         created = self._prepare_run_dir() if self.dist.is_main else []
