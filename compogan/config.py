@@ -237,9 +237,10 @@ class TrainConfig:
             (one fused kernel); the same arithmetic, see benchmarks/RESULTS.md for what pays.
         compile: compile every network with ``torch.compile`` (in place: the same parameters
             and checkpoint keys) before the first step. Each new input shape, train/eval mode
-            and frozen/trained state compiles once (about a minute per network on a 2-core
-            CPU, more for deep ones), so it pays on long runs of fixed-size inputs; see
-            benchmarks/RESULTS.md for what it gains per model. Needs a C++ compiler on CPU.
+            and frozen/trained state compiles once (0.5-2 minutes per model on a 2-core
+            CPU), so it pays on long runs of fixed-size inputs; a model's
+            ``uncompiled_networks`` stay plain. See benchmarks/RESULTS.md for what it gains
+            per model. Needs a C++ compiler on CPU.
         progress: show a progress bar.
         ema_decay: average the weights of the model's ``averaged_networks()`` (its trained
             generators) with this decay and save the averages (0 = off; see
