@@ -227,7 +227,8 @@ def measure_training_step(config_name: str, steps: int, threads: int) -> dict:
 
 
 def speed(args: argparse.Namespace) -> None:
-    print(f"SEIGAN training step on {machine()}, {args.threads} threads\n")
+    torch.set_num_threads(args.threads)  # machine() reports the measuring processes' threads
+    print(f"SEIGAN training step on {machine()}\n")
     print("| config | crop | batch | s / step | peak memory |\n|---|---|---|---|---|")
     rows = []
     for config in (PAPER, CONFIG):
