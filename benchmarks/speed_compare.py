@@ -1,6 +1,6 @@
 """Speed switches of the shared training step, each against "every switch off", in one run.
 
-    python benchmarks/speed_compare.py step [--switch bf16|foreach|fused|compile]
+    python benchmarks/speed_compare.py step [--switch bf16|foreach|fused|compile|all]
         [--models cyclegan,seigan] [--sizes cpu,paper]
     python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
     python benchmarks/speed_compare.py profile [--models cyclegan,seigan] [--sizes cpu]
@@ -9,7 +9,9 @@
 ``step`` times every model's full training step (every phase of one ``training_step``) with one
 switch off and on (``train.bf16``; ``train.optimizer_impl`` foreach / fused against PyTorch's
 default; ``train.compile``: a second model with the same weights, compiled, whose first step,
-which compiles with an empty compile cache, is reported on its own), alternated in one process
+which compiles with an empty compile cache, is reported on its own; ``all``: a second model
+with the same weights with every switch that can be on here: fused Adam, compiled networks, and
+bf16 autocast where the CPU has native bf16), alternated in one process
 (off, on, on, off, ...) for ``--rounds`` rounds of ``--steps`` steps after a warm-up step each,
 at the model's CPU config and at its paper config (architecture and batch of the paper; the
 data of the CPU config at the paper's size, since the paper's data sets are not here; random
@@ -102,7 +104,7 @@ def build(model_name: str, size: str, vgg: Path) -> tuple[GANModel, dict[str, to
     return model, batch
 
 
-SWITCHES = ("bf16", "foreach", "fused", "compile")
+SWITCHES = ("bf16", "foreach", "fused", "compile", "all")
 
 
 def switcher(
@@ -111,13 +113,18 @@ def switcher(
     """A function giving the model with ``switch`` off or on, and a training batch: one model
     whose bf16 autocast is turned off or on, or whose optimisers are built with
     ``optimizer_impl`` (both sets built once, swapped in); for "compile", two models with the
-    same weights, the second compiled."""
+    same weights, the second compiled; for "all", the second also with fused Adam and, on a
+    CPU with native bf16, bf16 autocast."""
     model, batch = build(model_name, size, vgg)
-    if switch == "compile":
-        compiled, _ = build(model_name, size, vgg)
-        compiled.load_state_dict(model.state_dict())
-        compiled.compile_networks()
-        return (lambda on: compiled if on else model), batch
+    if switch in ("compile", "all"):
+        tuned, _ = build(model_name, size, vgg)
+        tuned.load_state_dict(model.state_dict())
+        if switch == "all":
+            tuned.optimizer_impl, tuned.optimizers = "fused", {}
+            tuned.configure_optimizers()
+            tuned.autocast_dtype = torch.bfloat16 if native_bf16_cpu() else None
+        tuned.compile_networks()
+        return (lambda on: tuned if on else model), batch
     if switch == "bf16":
 
         def set_bf16(on: bool) -> GANModel:

@@ -184,22 +184,28 @@ def test_stgan_runs_its_critic_twice_per_predictor_update(
     assert names == ["S", *["D"] * critic_steps, "G1", *["D"] * critic_steps]
 
 
-def test_a_non_finite_gradient_stops_before_the_optimiser_steps() -> None:
+@pytest.mark.parametrize("network", ["G_A", "G_B"])
+def test_a_non_finite_gradient_stops_before_the_optimiser_steps(network: str) -> None:
     model, batch = cyclegan_case()
     phases = CycleGAN.training_phases(model)
 
     def poisoned(state: dict) -> dict[str, torch.Tensor]:
         losses = phases[0].losses(state)
-        # finite loss, infinite gradient: d/dx sqrt(x) at 0
-        losses["poison"] = torch.sqrt((next(model.nets.G_A.parameters()) * 0).sum().abs())
+        # finite loss, non-finite gradient: d/dx sqrt(x) at 0
+        weight = next(getattr(model.nets, network).parameters())
+        losses["poison"] = torch.sqrt((weight * 0).sum().abs())
         return losses
 
     phase = replace(phases[0], losses=poisoned)
-    before = {k: v.clone() for k, v in model.G_A.state_dict().items()}
-    with pytest.raises(TrainingDivergedError, match="gradients of G_A"):
+    before = {
+        name: {k: v.clone() for k, v in getattr(model, name).state_dict().items()}
+        for name in ("G_A", "G_B")
+    }
+    with pytest.raises(TrainingDivergedError, match=f"gradients of {network} "):
         model.run_phase(phase, model.begin_step(batch))
-    after = model.G_A.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)
+    for name, weights in before.items():
+        after = getattr(model, name).state_dict()
+        assert all(torch.equal(weights[k], after[k]) for k in weights)
 
 
 def test_a_non_finite_loss_names_the_loss() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +27,7 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.nn.utils import get_total_norm
 from torch.profiler import record_function
 from torch.utils.data import Dataset
 
@@ -306,13 +308,28 @@ class GANModel(nn.Module):
         return tuple(name for name in self.network_names if name in names)
 
     def _check_gradients(self, phase: Phase, trained: tuple[str, ...]) -> None:
-        """TrainingDivergedError naming the network whose gradients are not all finite."""
-        for name in trained:
-            grads = [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
-            if grads and not torch.isfinite(torch.stack([g.abs().max() for g in grads])).all():
-                raise TrainingDivergedError(
-                    f"the gradients of {name} became NaN or infinite in phase '{phase.name}'"
-                )
+        """TrainingDivergedError naming the network whose gradients are not all finite.
+
+        One multi-tensor max-norm over every gradient of the phase (a NaN or an infinity makes
+        it non-finite, and a max cannot overflow); the networks are searched one by one only
+        when it fails."""
+        grads = {name: self._gradients(name) for name in trained}
+        every = [grad for network_grads in grads.values() for grad in network_grads]
+        if not every or torch.isfinite(get_total_norm(every, math.inf, foreach=True)):
+            return
+        name = next(
+            name
+            for name, network_grads in grads.items()
+            if network_grads
+            and not torch.isfinite(get_total_norm(network_grads, math.inf, foreach=True))
+        )
+        raise TrainingDivergedError(
+            f"the gradients of {name} became NaN or infinite in phase '{phase.name}'"
+        )
+
+    def _gradients(self, name: str) -> list[torch.Tensor]:
+        """The gradients of network ``name``'s parameters that have one."""
+        return [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
 
     def _namespace(self, trained: Iterable[str]) -> SimpleNamespace:
         """Wrapped modules for the ``trained`` networks, plain ones for the others."""
