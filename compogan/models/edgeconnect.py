@@ -124,7 +124,8 @@ class EdgeConnectConfig:
             :mod:`compogan.nn.inpainting`).
         edge_norm: G1's normalisation when it differs from ``norm`` ("" = ``norm``): G1 reads
             structure, not colour, and without InstanceNorm it collapsed to empty edge maps in
-            CPU runs (benchmarks/RESULTS.md), so the CPU config keeps the paper's for G1 alone.
+            CPU runs (benchmarks/notes/edgeconnect.md), so the CPU config keeps the paper's for
+            G1 alone.
         init: the generators' initial conv weights: "normal" (the reference's N(0, 0.02)) or
             "kaiming" (He et al.'s, which keeps the activations' scale without normalisation).
         hole_fill: what G2's RGB input holds in the hole: "white" (the paper) or "harmonic"
@@ -144,7 +145,7 @@ class EdgeConnectConfig:
         edge_bce_weight: weight of a binary cross-entropy between G1's edges and the Canny edges
             in the hole (0: the paper, whose G1 learns from D1 alone). A direct, per-pixel
             signal: in minutes of CPU training, adversarial and feature-matching losses alone
-            gave edges of 2-4x chance precision (benchmarks/RESULTS.md).
+            gave edges of 2-4x chance precision (benchmarks/notes/edgeconnect.md).
         l1_weight: weight of G2's L1 loss, divided by the mask mean (1).
         l1_known_weight: weight of the known pixels' error in that L1 relative to the hole's
             (1: the paper's L1 over the whole image; 0: the hole alone).
