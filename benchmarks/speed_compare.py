@@ -86,8 +86,11 @@ CONFIGS = {
 CPU config's data)."""
 
 
-def build(model_name: str, size: str, vgg: Path) -> tuple[GANModel, dict[str, torch.Tensor]]:
-    """The model of one config with its optimisers, and one training batch of its data."""
+def build(
+    model_name: str, size: str, vgg: Path, optimizer_impl: str = "default"
+) -> tuple[GANModel, dict[str, torch.Tensor]]:
+    """The model of one config with its optimisers (built with ``optimizer_impl``), and one
+    training batch of its data."""
     cpu_config, paper_config, paper_overrides = CONFIGS[model_name]
     model_cls = get_model_class(model_name)
     overrides = [] if size == "cpu" else list(paper_overrides)
@@ -96,6 +99,7 @@ def build(model_name: str, size: str, vgg: Path) -> tuple[GANModel, dict[str, to
     path = ROOT / (cpu_config if size == "cpu" else paper_config)
     config = load_config(model_cls, path, overrides)
     model = model_cls(section_object(config, "model"), section_object(config, "data")).train()
+    model.optimizer_impl = optimizer_impl
     model.configure_optimizers()
     if hasattr(model, "stage_start"):  # ST-GAN: time its last adversarial stage
         model.step_count = model.stage_start(model.config.warp_n)
@@ -117,12 +121,11 @@ def switcher(
     CPU with native bf16, bf16 autocast."""
     model, batch = build(model_name, size, vgg)
     if switch in ("compile", "all"):
-        tuned, _ = build(model_name, size, vgg)
+        all_on = switch == "all"
+        tuned, _ = build(model_name, size, vgg, "fused" if all_on else "default")
         tuned.load_state_dict(model.state_dict())
-        if switch == "all":
-            tuned.optimizer_impl, tuned.optimizers = "fused", {}
-            tuned.configure_optimizers()
-            tuned.autocast_dtype = torch.bfloat16 if native_bf16_cpu() else None
+        if all_on and native_bf16_cpu():
+            tuned.autocast_dtype = torch.bfloat16
         tuned.compile_networks()
         return (lambda on: tuned if on else model), batch
     if switch == "bf16":

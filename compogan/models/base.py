@@ -313,7 +313,10 @@ class GANModel(nn.Module):
         One multi-tensor max-norm over every gradient of the phase (a NaN or an infinity makes
         it non-finite, and a max cannot overflow); the networks are searched one by one only
         when it fails."""
-        grads = {name: self._gradients(name) for name in trained}
+        grads = {
+            name: [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
+            for name in trained
+        }
         every = [grad for network_grads in grads.values() for grad in network_grads]
         if not every or torch.isfinite(get_total_norm(every, math.inf, foreach=True)):
             return
@@ -326,10 +329,6 @@ class GANModel(nn.Module):
         raise TrainingDivergedError(
             f"the gradients of {name} became NaN or infinite in phase '{phase.name}'"
         )
-
-    def _gradients(self, name: str) -> list[torch.Tensor]:
-        """The gradients of network ``name``'s parameters that have one."""
-        return [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
 
     def _namespace(self, trained: Iterable[str]) -> SimpleNamespace:
         """Wrapped modules for the ``trained`` networks, plain ones for the others."""
