@@ -90,7 +90,9 @@ def test_networks_at_the_paper_size() -> None:
 def test_one_step_trains_every_network_on_every_loss(tmp_path: Path) -> None:
     vgg = tmp_path / "vgg19.pth"
     torch.save(VGG19().state_dict(), vgg)  # random weights: no download
-    model = tiny(lambda_bg_content=1.0, lambda_bg_texture=10.0, vgg_weights=str(vgg)).train()
+    model = tiny(
+        lambda_bg_content=1.0, lambda_bg_texture=10.0, vgg_weights=str(vgg), lambda_mask_area=1.0
+    ).train()
     model.configure_optimizers()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     losses = model.training_step(batch())
@@ -102,6 +104,7 @@ def test_one_step_trains_every_network_on_every_loss(tmp_path: Path) -> None:
         "bg_content",
         "bg_texture",
         "identity",
+        "mask_area",
         "D_bg",
         "D_obj",
     }
@@ -120,6 +123,48 @@ def test_losses_fall_on_a_repeated_batch() -> None:
     for _ in range(8):
         last = model.training_step(data)
     assert last["obj_rec"] < first["obj_rec"] and last["bg_rec"] < first["bg_rec"]
+
+
+@pytest.mark.parametrize("hard_hole", [False, True])
+@torch.no_grad()
+def test_a_hard_hole_hides_what_a_soft_mask_removes(hard_hole: bool) -> None:
+    torch.manual_seed(0)
+    filler = HoleFiller(ngf=8, n_blocks=1, hard_hole=hard_hole).eval()
+    image = torch.rand(1, 3, 16, 16) * 2 - 1
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 0.8
+    changed = image.clone()
+    changed[..., 4:12, 4:12] = -image[..., 4:12, 4:12]
+    difference = filler(changed, mask) - filler(image, mask)
+    blended = (1 - mask) * (changed - image)  # what the soft blend of the output lets through
+    assert torch.allclose(difference, blended, atol=1e-6) == hard_hole
+
+
+def test_the_mask_area_prior_shrinks_the_mask() -> None:
+    model = tiny(lambda_mask_area=1.0).train()
+    data = batch()
+    state = {"x": data["x"], "y": data["y"], "box": data["box"]}
+    model.generator_losses(state)["mask_area"].backward()
+    grads = [p.grad for p in model.G_seg.parameters() if p.grad is not None]
+    assert grads and any(float(g.abs().sum()) > 0 for g in grads)
+    with torch.no_grad():
+        before = float(model.G_seg(data["x"], data["box"]).mean())
+        for parameter in model.G_seg.parameters():
+            if parameter.grad is not None:
+                parameter -= 0.5 * parameter.grad
+        assert float(model.G_seg(data["x"], data["box"]).mean()) < before
+
+
+@pytest.mark.parametrize("detach_fill", [False, True])
+def test_a_detached_fill_is_not_taught_by_the_object_reconstruction(detach_fill: bool) -> None:
+    model = tiny(detach_fill=detach_fill).train()
+    data = batch()
+    state = {"x": data["x"], "y": data["y"], "box": data["box"]}
+    model.generator_losses(state)["obj_rec"].backward()
+    taught = any(
+        p.grad is not None and float(p.grad.abs().sum()) > 0 for p in model.G_inp.parameters()
+    )
+    assert taught != detach_fill
 
 
 def test_pools_survive_a_resume() -> None:

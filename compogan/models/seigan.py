@@ -72,6 +72,9 @@ class SEIGANConfig:
         enh_ngf, enh_blocks: G_enh's ResNet width and residual blocks.
         noise_channels: N(0,1) channels concatenated to G_enh's input (0 = none).
         inp_ngf, inp_blocks: G_inp's ResNet width and residual blocks.
+        inp_hard_hole: G_inp sees the binarised hole m ≥ ½, nothing of the image inside it (not
+            the paper's: cuts the channel through which a soft mask lets the swap back hide
+            what the hole removed; see :class:`~compogan.nn.seigan.HoleFiller`).
         norm: normalisation of G_enh, G_inp and both discriminators.
         ndf, n_layers_d: the PatchGANs' width and stride-2 layers.
         gan_mode: adversarial loss ("lsgan", "vanilla", ...).
@@ -82,6 +85,11 @@ class SEIGANConfig:
         lambda_bg_texture: Gram (texture) distance of ŷ̂ to y on ``texture_layers``.
         content_layers, texture_layers: the lower and upper VGG-19 layers.
         lambda_identity: ‖G_enh(x) − x‖₁.
+        detach_fill: the swap back receives x̂ detached (not the paper's): G_inp's fill of x is
+            then shaped by D_bg alone, not by the object reconstruction, which otherwise teaches
+            it to paint the object back wherever the swap back's mask m' falls short of m.
+        lambda_mask_area: the mask's share of its box, mean(m)/mean(box), as a loss (not the
+            paper's: a prior toward the smallest mask the reconstructions allow).
         pool_size: capacity of each fake-image pool (0 = no pool).
         lr, beta1, lr_schedule: Adam and its schedule over train.steps.
         init, init_gain: weight initialisation.
@@ -96,6 +104,7 @@ class SEIGANConfig:
     noise_channels: int = ranged(1, ge=0)
     inp_ngf: int = ranged(64, ge=1)
     inp_blocks: int = ranged(9, ge=0)
+    inp_hard_hole: bool = False
     norm: str = "instance"
     ndf: int = ranged(64, ge=1)
     n_layers_d: int = ranged(3, ge=1)
@@ -109,6 +118,8 @@ class SEIGANConfig:
     content_layers: tuple[str, ...] = ("relu1_1", "relu2_1")
     texture_layers: tuple[str, ...] = ("relu3_1", "relu4_1", "relu5_1")
     lambda_identity: float = ranged(5.0, ge=0)
+    lambda_mask_area: float = ranged(0.0, ge=0)
+    detach_fill: bool = False
     pool_size: int = ranged(50, ge=0)
     lr: float = ranged(2e-4, gt=0)
     beta1: float = ranged(0.5, ge=0, lt=1)
@@ -156,7 +167,7 @@ class SEIGAN(GANModel):
         c = self.config
         self.G_seg = BoxSegmenter(c.seg_widths, c.seg_norm)
         self.G_enh = NoiseEnhancer(c.enh_ngf, c.enh_blocks, c.noise_channels, c.norm)
-        self.G_inp = HoleFiller(c.inp_ngf, c.inp_blocks, c.norm)
+        self.G_inp = HoleFiller(c.inp_ngf, c.inp_blocks, c.norm, c.inp_hard_hole)
         self.D_bg = PatchDiscriminator(ndf=c.ndf, n_layers=c.n_layers_d, norm=c.norm)
         self.D_obj = PatchDiscriminator(ndf=c.ndf, n_layers=c.n_layers_d, norm=c.norm)
         for name in self.network_names:
@@ -217,7 +228,8 @@ class SEIGAN(GANModel):
         c, nets = self.config, self.nets
         x, y, box = state["x"], state["y"], state["box"]
         first = self.swap(nets, x, y, box)
-        back = self.swap(nets, first["y_hat"], first["x_hat"], box)
+        fill = first["x_hat"].detach() if c.detach_fill else first["x_hat"]
+        back = self.swap(nets, first["y_hat"], fill, box)
         x_rec, y_rec = back["y_hat"], back["x_hat"]
         fakes = {"x_hat": first["x_hat"], "y_rec": y_rec, "z": first["z"], "y_hat": first["y_hat"]}
         adversarial = {
@@ -239,6 +251,9 @@ class SEIGAN(GANModel):
             losses["bg_texture"] = self.texture(y_rec, y) * c.lambda_bg_texture
         if c.lambda_identity > 0:
             losses["identity"] = l1_loss(nets.G_enh(x), x) * c.lambda_identity
+        if c.lambda_mask_area > 0:
+            share = first["m"].mean((1, 2, 3)) / box.mean((1, 2, 3)).clamp_min(1e-6)
+            losses["mask_area"] = share.mean() * c.lambda_mask_area
         state["fakes"] = {kind: image.detach() for kind, image in fakes.items()}
         return losses
 

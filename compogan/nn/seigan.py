@@ -80,16 +80,25 @@ class HoleFiller(nn.Module):
     backgrounds in [-1,1]. The network sees (1−m)⊙x and m; its output replaces the image where
     the mask is: m⊙G + (1−m)⊙x. H, W divisible by 4.
 
+    With ``hard_hole`` the network sees the hole as the binary mask m ≥ ½ and nothing of the
+    image inside it (the output still blends with the soft m): a soft mask lets faint traces of
+    what it removed through (1−m)⊙x, and the swap back can learn to hide and read information
+    there. No gradient flows to the mask through the binarised input.
+
     Args:
         ngf, n_blocks, norm: the ResNet generator's width, residual blocks and normalisation.
+        hard_hole: give the network the binarised hole instead of the soft one.
     """
 
-    def __init__(self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance") -> None:
+    def __init__(
+        self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance", hard_hole: bool = False
+    ) -> None:
         super().__init__()
         self.net = ResnetGenerator(4, 3, ngf=ngf, n_blocks=n_blocks, norm=norm)
         self.size_multiple = self.net.size_multiple
+        self.hard_hole = hard_hole
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        kept = images * (1 - masks)
-        fill = self.net(torch.cat([kept, _signed(masks)], 1))
-        return masks * fill + kept
+        seen = (masks.detach() >= 0.5).to(masks.dtype) if self.hard_hole else masks
+        fill = self.net(torch.cat([images * (1 - seen), _signed(seen)], 1))
+        return masks * fill + images * (1 - masks)
