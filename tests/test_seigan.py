@@ -167,6 +167,22 @@ def test_a_detached_fill_is_not_taught_by_the_object_reconstruction(detach_fill:
     assert taught != detach_fill
 
 
+def test_the_naive_paste_share_scales_only_d_obj_on_z() -> None:
+    data = batch()
+    results = {}
+    for share in (0.0, 1.0):
+        model = tiny(naive_paste_adv=share).train()
+        state = {"x": data["x"], "y": data["y"], "box": data["box"]}
+        torch.manual_seed(1)
+        results[share] = model.generator_losses(state), state["fakes"]["z"], model
+    (without, _, _), (with_z, z, model) = results[0.0], results[1.0]
+    with torch.no_grad():
+        z_term = model.gan_loss(model.D_obj(z), True, for_discriminator=False)
+    expected = without["G_adv_obj"].detach() + z_term
+    assert float(with_z["G_adv_obj"].detach()) == pytest.approx(float(expected))
+    assert float(with_z["G_adv_bg"].detach()) == pytest.approx(float(without["G_adv_bg"].detach()))
+
+
 def test_pools_survive_a_resume() -> None:
     model = tiny().train()
     model.configure_optimizers()

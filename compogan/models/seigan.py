@@ -79,6 +79,9 @@ class SEIGANConfig:
         ndf, n_layers_d: the PatchGANs' width and stride-2 layers.
         gan_mode: adversarial loss ("lsgan", "vanilla", ...).
         lambda_adv_bg, lambda_adv_obj: weights of the generators' adversarial terms.
+        naive_paste_adv: the share of D_obj's term on the naive paste z in the generators'
+            loss (1: the paper's, z and ŷ alike; 0: only ŷ, so G_seg is not rewarded for a mask
+            that makes z itself look real). D_obj still learns from both.
         lambda_obj_rec: object reconstruction ‖x̂̂ − x‖₁.
         lambda_bg_rec: background reconstruction ‖ŷ̂ − y‖₁.
         lambda_bg_content: VGG-19 feature distance of ŷ̂ to y on ``content_layers``.
@@ -111,6 +114,7 @@ class SEIGANConfig:
     gan_mode: str = "lsgan"
     lambda_adv_bg: float = ranged(1.0, ge=0)
     lambda_adv_obj: float = ranged(1.0, ge=0)
+    naive_paste_adv: float = ranged(1.0, ge=0)
     lambda_obj_rec: float = ranged(10.0, ge=0)
     lambda_bg_rec: float = ranged(10.0, ge=0)
     lambda_bg_content: float = ranged(1.0, ge=0)
@@ -232,9 +236,11 @@ class SEIGAN(GANModel):
         back = self.swap(nets, first["y_hat"], fill, box)
         x_rec, y_rec = back["y_hat"], back["x_hat"]
         fakes = {"x_hat": first["x_hat"], "y_rec": y_rec, "z": first["z"], "y_hat": first["y_hat"]}
+        share = {"z": c.naive_paste_adv}
         adversarial = {
             disc: sum(
                 self.gan_loss(getattr(nets, disc)(fakes[kind]), True, for_discriminator=False)
+                * share.get(kind, 1.0)
                 for kind in kinds
             )
             for disc, kinds in FAKE_KINDS.items()
