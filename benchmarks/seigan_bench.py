@@ -123,6 +123,12 @@ def object_and_shadow(image: torch.Tensor, clean: torch.Tensor, mask: torch.Tens
     return ((mask >= 0.5) | (darkening > SHADOW_DARKENING)).float()[None]
 
 
+def true_hole(mask: torch.Tensor) -> torch.Tensor:
+    """(1,1,H,W) in {0,1}: the true mask (1,H,W) binarised at ½ and grown by one pixel, the hole
+    every inpainter fills."""
+    return torch.nn.functional.max_pool2d((mask[None] >= 0.5).float(), 3, 1, 1)
+
+
 def evaluate(model: SEIGAN, n: int) -> dict[str, dict[str, float]]:
     data = model.build_dataset(model.data_config, "test")
     scores: dict[str, list[float]] = {}
@@ -149,7 +155,7 @@ def evaluate(model: SEIGAN, n: int) -> dict[str, dict[str, float]]:
             add(f"seg/{name}", mask_iou(predicted, truth))
             add(f"seg_shadow/{name}", mask_iou(predicted, with_shadow))
         # inpainting in the true hole
-        hole = torch.nn.functional.max_pool2d((truth >= 0.5).float(), 3, 1, 1)
+        hole = true_hole(mask)
         hole8 = (hole[0, 0].numpy() * 255).astype(np.uint8)
         fills = {
             "SEIGAN G_inp": model.fill(x[None], hole)[0],
@@ -211,7 +217,7 @@ def scene_picture(model: SEIGAN, n: int) -> torch.Tensor:
     for index in range(min(n, len(data))):
         item = data[index]
         x, y, mask = item["x"], item["y"], item["mask"]
-        hole = torch.nn.functional.max_pool2d((mask[None] >= 0.5).float(), 3, 1, 1)
+        hole = true_hole(mask)
         naive = mask * x + (1 - mask) * y
         shown_masks = [mask * 2 - 1, model.segment(x[None], item["box"][None])[0] * 2 - 1]
         rows.append(

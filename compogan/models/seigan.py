@@ -236,11 +236,10 @@ class SEIGAN(GANModel):
         back = self.swap(nets, first["y_hat"], fill, box)
         x_rec, y_rec = back["y_hat"], back["x_hat"]
         fakes = {"x_hat": first["x_hat"], "y_rec": y_rec, "z": first["z"], "y_hat": first["y_hat"]}
-        share = {"z": c.naive_paste_adv}
         adversarial = {
             disc: sum(
                 self.gan_loss(getattr(nets, disc)(fakes[kind]), True, for_discriminator=False)
-                * share.get(kind, 1.0)
+                * (c.naive_paste_adv if kind == "z" else 1.0)
                 for kind in kinds
             )
             for disc, kinds in FAKE_KINDS.items()

@@ -99,6 +99,10 @@ class HoleFiller(nn.Module):
         self.hard_hole = hard_hole
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        seen = (masks.detach() >= 0.5).to(masks.dtype) if self.hard_hole else masks
-        fill = self.net(torch.cat([images * (1 - seen), _signed(seen)], 1))
-        return masks * fill + images * (1 - masks)
+        kept = images * (1 - masks)
+        seen, shown = masks, kept
+        if self.hard_hole:
+            seen = (masks.detach() >= 0.5).to(masks.dtype)
+            shown = images * (1 - seen)
+        fill = self.net(torch.cat([shown, _signed(seen)], 1))
+        return masks * fill + kept
