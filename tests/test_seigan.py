@@ -183,6 +183,31 @@ def test_the_naive_paste_share_scales_only_d_obj_on_z() -> None:
     assert float(with_z["G_adv_bg"].detach()) == pytest.approx(float(without["G_adv_bg"].detach()))
 
 
+@pytest.mark.parametrize("spectral_norm_d", [False, True])
+def test_spectral_norm_bounds_both_discriminators(spectral_norm_d: bool) -> None:
+    model = tiny(spectral_norm_d=spectral_norm_d).train()
+    images = batch()["x"]
+    with torch.no_grad():
+        for _ in range(30):  # the power iteration runs once per training-mode forward
+            model.D_bg(images), model.D_obj(images)
+    model.eval()
+    norms = [
+        float(torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2))
+        for disc in (model.D_bg, model.D_obj)
+        for conv in disc.modules()
+        if isinstance(conv, torch.nn.Conv2d)
+    ]
+    assert len(norms) == 2 * 4
+    bounded = all(norm == pytest.approx(1.0, abs=0.05) for norm in norms)
+    assert bounded == spectral_norm_d
+    normalised = any(
+        isinstance(layer, torch.nn.InstanceNorm2d)
+        for disc in (model.D_bg, model.D_obj)
+        for layer in disc.modules()
+    )
+    assert normalised != spectral_norm_d
+
+
 def test_pools_survive_a_resume() -> None:
     model = tiny().train()
     model.configure_optimizers()

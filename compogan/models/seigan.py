@@ -77,6 +77,10 @@ class SEIGANConfig:
             what the hole removed; see :class:`~compogan.nn.seigan.HoleFiller`).
         norm: normalisation of G_enh, G_inp and both discriminators.
         ndf, n_layers_d: the PatchGANs' width and stride-2 layers.
+        spectral_norm_d: both discriminators with spectral normalisation on every convolution
+            in place of ``norm`` (which a spectral bound would not survive), EdgeConnect's
+            layout; not the paper's: bounds how sharp D_obj can become, against the late
+            collapse to an empty mask seen with the 3-layer PatchGANs at the CPU size.
         gan_mode: adversarial loss ("lsgan", "vanilla", ...).
         lambda_adv_bg, lambda_adv_obj: weights of the generators' adversarial terms.
         naive_paste_adv: the share of D_obj's term on the naive paste z in the generators'
@@ -111,6 +115,7 @@ class SEIGANConfig:
     norm: str = "instance"
     ndf: int = ranged(64, ge=1)
     n_layers_d: int = ranged(3, ge=1)
+    spectral_norm_d: bool = False
     gan_mode: str = "lsgan"
     lambda_adv_bg: float = ranged(1.0, ge=0)
     lambda_adv_obj: float = ranged(1.0, ge=0)
@@ -172,8 +177,15 @@ class SEIGAN(GANModel):
         self.G_seg = BoxSegmenter(c.seg_widths, c.seg_norm)
         self.G_enh = NoiseEnhancer(c.enh_ngf, c.enh_blocks, c.noise_channels, c.norm)
         self.G_inp = HoleFiller(c.inp_ngf, c.inp_blocks, c.norm, c.inp_hard_hole)
-        self.D_bg = PatchDiscriminator(ndf=c.ndf, n_layers=c.n_layers_d, norm=c.norm)
-        self.D_obj = PatchDiscriminator(ndf=c.ndf, n_layers=c.n_layers_d, norm=c.norm)
+        self.D_bg, self.D_obj = (
+            PatchDiscriminator(
+                ndf=c.ndf,
+                n_layers=c.n_layers_d,
+                norm="none" if c.spectral_norm_d else c.norm,
+                spectral_norm=c.spectral_norm_d,
+            )
+            for _ in range(2)
+        )
         for name in self.network_names:
             init_weights(getattr(self, name), kind=c.init, gain=c.init_gain)
         self.gan_loss = AdversarialLoss(c.gan_mode)
