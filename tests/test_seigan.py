@@ -208,6 +208,15 @@ def test_spectral_norm_bounds_both_discriminators(spectral_norm_d: bool) -> None
     assert normalised != spectral_norm_d
 
 
+def test_lr_d_factor_sets_the_discriminators_rate_apart() -> None:
+    model = tiny(lr=2e-4, lr_d_factor=0.25).train()
+    model.configure_optimizers()
+    rates = {name: opt.param_groups[0]["lr"] for name, opt in model.optimizers.items()}
+    assert rates == {"G": pytest.approx(2e-4), "D": pytest.approx(5e-5)}
+    trained = {p for name in ("D_bg", "D_obj") for p in getattr(model, name).parameters()}
+    assert set(model.optimizers["D"].param_groups[0]["params"]) == trained
+
+
 def test_pools_survive_a_resume() -> None:
     model = tiny().train()
     model.configure_optimizers()

@@ -99,6 +99,9 @@ class SEIGANConfig:
             paper's: a prior toward the smallest mask the reconstructions allow).
         pool_size: capacity of each fake-image pool (0 = no pool).
         lr, beta1, lr_schedule: Adam and its schedule over train.steps.
+        lr_d_factor: the discriminators' learning rate over the generators' (1: the paper's one
+            rate; below 1, a two-time-scale rule that slows D_obj down instead of bounding it,
+            against the late collapse to an empty mask with the 3-layer PatchGANs).
         init, init_gain: weight initialisation.
         vgg_weights: torchvision's vgg19-dcbb9e9d.pth ("" = the usual search); read only when
             a VGG weight is above 0.
@@ -131,6 +134,7 @@ class SEIGANConfig:
     detach_fill: bool = False
     pool_size: int = ranged(50, ge=0)
     lr: float = ranged(2e-4, gt=0)
+    lr_d_factor: float = ranged(1.0, gt=0)
     beta1: float = ranged(0.5, ge=0, lt=1)
     lr_schedule: ScheduleConfig = field(
         default_factory=lambda: ScheduleConfig(kind="linear", start=0.5)
@@ -218,12 +222,15 @@ class SEIGAN(GANModel):
 
     # ---- optimisation --------------------------------------------------------------------------
     def configure_optimizers(self) -> None:
-        """One Adam for the three generators ("G"), one for both discriminators ("D"); the
-        VGG-19 of the background loss is loaded here when its weights are used."""
+        """One Adam for the three generators ("G"), one for both discriminators ("D", at
+        ``lr_d_factor`` times the generators' rate); the VGG-19 of the background loss is loaded
+        here when its weights are used."""
         c = self.config
-        adam = {"lr": c.lr, "betas": (c.beta1, 0.999), "schedule": c.lr_schedule}
-        self.add_optimizer("G", self.generator_names, torch.optim.Adam, **adam)
-        self.add_optimizer("D", ("D_bg", "D_obj"), torch.optim.Adam, **adam)
+        adam = {"betas": (c.beta1, 0.999), "schedule": c.lr_schedule}
+        self.add_optimizer("G", self.generator_names, torch.optim.Adam, lr=c.lr, **adam)
+        self.add_optimizer(
+            "D", ("D_bg", "D_obj"), torch.optim.Adam, lr=c.lr * c.lr_d_factor, **adam
+        )
         if c.lambda_bg_content > 0 or c.lambda_bg_texture > 0:
             vgg = load_vgg19(c.vgg_weights or None).to(self.device)
             self.content = PerceptualLoss(vgg, c.content_layers)
