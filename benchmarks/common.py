@@ -1,5 +1,7 @@
-"""What the benchmark scripts share: where they ran, and measuring in a fresh process."""
+"""What the benchmark scripts share: where they ran, measuring in a fresh process, config
+overrides on the command line."""
 
+import argparse
 import json
 import platform
 import resource
@@ -15,6 +17,13 @@ import torch
 BENCHMARKS = Path(__file__).resolve().parent
 RESULTS = BENCHMARKS / "results"
 DEFAULT_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def add_override_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE``, repeatable: config overrides, collected in ``args.set``."""
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
+    )
 
 
 def machine() -> str:

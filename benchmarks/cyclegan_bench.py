@@ -2,7 +2,7 @@
 
     python benchmarks/cyclegan_bench.py speed                 # step time, peak memory, images/s
     python benchmarks/cyclegan_bench.py quality --minutes 30  # train on CPU, score checkpoints
-    python benchmarks/cyclegan_bench.py quality --minutes 20 --steps 1500 --set train.bf16=true
+    python benchmarks/cyclegan_bench.py quality --minutes 20 --steps 800 --set train.bf16=true
 
 ``speed`` measures the paper's networks (9 blocks at 256 px, 6 at 128 px, batch 1): the time of
 one full training step (both generators and both discriminators) and the process's peak memory,
@@ -23,7 +23,14 @@ import time
 from pathlib import Path
 
 import torch
-from common import DEFAULT_DEVICE, in_fresh_process, machine, save_result, time_steps
+from common import (
+    DEFAULT_DEVICE,
+    add_override_argument,
+    in_fresh_process,
+    machine,
+    save_result,
+    time_steps,
+)
 
 from compogan.config import load_config
 from compogan.metrics.translation import fit_reinhard_to_domain_b, translation_table
@@ -136,9 +143,7 @@ def main() -> None:
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-cyclegan")
     quality_parser.add_argument("--evaluate-only", action="store_true")
     quality_parser.add_argument("--steps", type=int, default=None, help="the schedule's length")
-    quality_parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
-    )
+    add_override_argument(quality_parser)
     args = parser.parse_args()
     if args.what == "speed":
         output = speed(args.device, args.steps)

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from common import (
     DEFAULT_DEVICE,
+    add_override_argument,
     in_fresh_process,
     machine,
     result_of,
@@ -338,9 +339,7 @@ def main() -> None:
     quality_parser.add_argument("--minutes", type=float, default=30.0)
     quality_parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-edgeconnect")
     quality_parser.add_argument("--evaluate-only", action="store_true")
-    quality_parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
-    )
+    add_override_argument(quality_parser)
     quality_parser.add_argument(
         "--stage-set",
         action="append",

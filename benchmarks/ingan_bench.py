@@ -34,7 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import in_fresh_process, machine, save_result, time_steps, write_report
+from common import (
+    add_override_argument,
+    in_fresh_process,
+    machine,
+    save_result,
+    time_steps,
+    write_report,
+)
 
 import compogan
 from compogan.config import load_config, section_object
@@ -232,7 +239,7 @@ def main() -> None:
     q = sub.add_parser("quality")
     q.add_argument("--minutes", type=float, default=3.0, help="training budget per image")
     q.add_argument("--images", default=",".join(IMAGES))
-    q.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    add_override_argument(q)
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--out", default="benchmarks/results/ingan_quality.md")
     q.set_defaults(run=quality)

@@ -26,7 +26,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import in_fresh_process, machine, save_result, time_steps, write_report
+from common import (
+    add_override_argument,
+    in_fresh_process,
+    machine,
+    save_result,
+    time_steps,
+    write_report,
+)
 
 import compogan
 from compogan.config import load_config, section_object
@@ -258,7 +265,7 @@ def main() -> None:
     q.add_argument("--minutes", type=float, default=45.0, help="CPU minutes per model")
     q.add_argument("--gan-fraction", type=float, default=0.2, help="of PoseWarp's for stage 2")
     q.add_argument("--vgg-weights", default="", help="torchvision's vgg19-dcbb9e9d.pth")
-    q.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    add_override_argument(q)
     q.add_argument("--n-test", type=int, default=32)
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--out", default="benchmarks/results/posewarp_quality.md")

@@ -45,7 +45,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from common import in_fresh_process, machine, save_result, time_steps, write_report
+from common import (
+    add_override_argument,
+    in_fresh_process,
+    machine,
+    save_result,
+    time_steps,
+    write_report,
+)
 from skimage.filters import threshold_otsu
 
 import compogan
@@ -326,7 +333,7 @@ def main() -> None:
     q = sub.add_parser("quality")
     q.add_argument("--minutes", type=float, default=8.0)
     q.add_argument("--steps", type=int, default=2000, help="the schedule's length")
-    q.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    add_override_argument(q)
     q.add_argument("--n-test", type=int, default=64)
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--run-dir", default="")
