@@ -21,6 +21,7 @@ from compogan.geometry import (
     foreground_visible_fraction,
     invert_homography,
     is_off_image,
+    mask_boxes,
     matrix_to_affine,
     matrix_to_sl3,
     normalize_homography,
@@ -31,6 +32,7 @@ from compogan.geometry import (
     transform_points,
     warp_image,
     warp_rgba,
+    zoom_to_boxes,
 )
 
 
@@ -404,3 +406,33 @@ def test_fits_refuse_too_few_or_degenerate_points() -> None:
     collinear = torch.tensor([[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [5.0, 5.0]]])
     with pytest.raises(InputError, match="collinear"):
         fit_affine(collinear, collinear)
+
+
+def test_mask_boxes_bound_the_pixels_above_a_half() -> None:
+    masks = torch.zeros(3, 1, 8, 16)
+    masks[0, :, 2:6, 4:8] = 1
+    masks[1, :, 7, 15] = 0.6
+    masks[2, :, 0, 0] = 0.4  # below ½: an empty mask
+    expected = torch.tensor(
+        [[-0.5, -0.5, 0.0, 0.5], [0.875, 0.75, 1.0, 1.0], [-1.0, -1.0, 1.0, 1.0]]
+    )
+    assert torch.allclose(mask_boxes(masks), expected)
+    with pytest.raises(InputError, match="masks must be"):
+        mask_boxes(torch.zeros(1, 3, 8, 8))
+
+
+def test_zoom_to_boxes_resamples_the_square_around_the_box() -> None:
+    images = torch.rand(1, 2, 16, 16, requires_grad=True)
+    box = torch.zeros(1, 1, 16, 16)
+    box[..., 6:10, 4:12] = 1  # 8 wide, 4 tall: the square is rows 4-12, columns 4-12
+    zoomed = zoom_to_boxes(images, mask_boxes(box), context=1.0)
+    upsampled = torch.nn.functional.interpolate(
+        images[..., 4:12, 4:12], scale_factor=2, mode="bilinear"
+    )
+    assert torch.allclose(zoomed[..., 1:-1, 1:-1], upsampled[..., 1:-1, 1:-1], atol=1e-5)
+    zoomed.sum().backward()
+    assert images.grad[..., 4:12, 4:12].abs().min() > 0 and images.grad[..., :3, :].eq(0).all()
+    whole = zoom_to_boxes(images, torch.tensor([[-1.0, -1.0, 1.0, 1.0]]), context=1.0)
+    assert torch.allclose(whole, images, atol=1e-5)
+    with pytest.raises(InputError, match="context must be > 0"):
+        zoom_to_boxes(images, mask_boxes(box), context=0.0)

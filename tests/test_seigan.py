@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 import compogan
@@ -215,6 +216,32 @@ def test_lr_d_factor_sets_the_discriminators_rate_apart() -> None:
     assert rates == {"G": pytest.approx(2e-4), "D": pytest.approx(5e-5)}
     trained = {p for name in ("D_bg", "D_obj") for p in getattr(model, name).parameters()}
     assert set(model.optimizers["D"].param_groups[0]["params"]) == trained
+
+
+@torch.no_grad()
+def test_d_obj_judges_the_box_alone_when_given_a_context() -> None:
+    model = tiny(d_obj_context=1.0).train()
+    x = torch.rand(2, 3, SIZE, SIZE) * 2 - 1
+    box = torch.zeros(2, 1, SIZE, SIZE)
+    box[..., 8:24, 8:24] = 1  # square, so the view is the box itself at twice the resolution
+    outside = x + (1 - box) * torch.randn_like(x)
+    view = model.judged("x", x, box)
+    assert view.shape == x.shape
+    interior = (slice(None), slice(None), slice(1, -1), slice(1, -1))
+    assert torch.allclose(model.judged("x", outside, box)[interior], view[interior])
+    upsampled = F.interpolate(x[..., 8:24, 8:24], scale_factor=2, mode="bilinear")
+    assert torch.allclose(view[interior], upsampled[interior], atol=1e-5)
+    assert torch.equal(model.judged("x_hat", x, box), x)  # D_bg still sees the whole crop
+    assert torch.equal(tiny().judged("x", x, box), x)  # no context: the paper's whole crop
+
+
+def test_a_d_obj_context_trains_on_pooled_views() -> None:
+    model = tiny(d_obj_context=1.25).train()
+    model.configure_optimizers()
+    losses = model.training_step(batch())
+    assert all(torch.isfinite(value) for value in losses.values())
+    for kind in ("z", "y_hat"):
+        assert model.pools[kind].images[0].shape[-2:] == (SIZE, SIZE)
 
 
 def test_pools_survive_a_resume() -> None:

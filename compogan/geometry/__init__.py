@@ -36,8 +36,10 @@ from compogan.geometry.warp import (
     composite_warped,
     foreground_visible_fraction,
     is_off_image,
+    mask_boxes,
     warp_image,
     warp_rgba,
+    zoom_to_boxes,
 )
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "foreground_visible_fraction",
     "invert_homography",
     "is_off_image",
+    "mask_boxes",
     "matrix_to_affine",
     "matrix_to_params",
     "matrix_to_sl3",
@@ -72,4 +75,5 @@ __all__ = [
     "transform_points",
     "warp_image",
     "warp_rgba",
+    "zoom_to_boxes",
 ]

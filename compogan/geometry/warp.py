@@ -263,3 +263,61 @@ def is_off_image(
         warped_alpha = warp_image(source_alpha, matrix, out_size).clamp(0.0, 1.0)
         fraction = foreground_visible_fraction(source_alpha, matrix, warped_alpha)
     return fraction < min_visible_fraction
+
+
+def mask_boxes(masks: Tensor) -> Tensor:
+    """Canonical boxes around each mask's pixels above ½.
+
+    Args:
+        masks: (B, 1, h, w) masks in [0, 1].
+
+    Returns:
+        (B, 4) canonical (x0, y0, x1, y1) of the pixel edges bounding each mask; the whole
+        image, (-1, -1, 1, 1), for an empty mask.
+    """
+    if masks.dim() != 4 or masks.shape[1] != 1:
+        raise InputError(f"masks must be (B, 1, h, w), got {tuple(masks.shape)}")
+    inside = masks[:, 0] > 0.5
+    corners = []
+    for along, length in ((1, masks.shape[-1]), (2, masks.shape[-2])):
+        occupied = inside.any(dim=along)
+        index = torch.arange(length, device=masks.device)
+        first = torch.where(occupied, index, length).amin(dim=1)
+        last = torch.where(occupied, index + 1, 0).amax(dim=1)
+        empty = ~occupied.any(dim=1)
+        first, last = torch.where(empty, 0, first), torch.where(empty, length, last)
+        corners.append((2 * first / length - 1, 2 * last / length - 1))
+    (x0, x1), (y0, y1) = corners
+    return torch.stack([x0, y0, x1, y1], dim=1).to(masks.dtype)
+
+
+def zoom_to_boxes(images: Tensor, boxes: Tensor, context: float) -> Tensor:
+    """Resample each image's square around its box to the image's own size (differentiable).
+
+    The square is centred on the box, its side ``context`` times the box's longer side (in
+    pixels); where it leaves the image the border pixels are repeated.
+
+    Args:
+        images: (B, C, h, w) float images (any value range).
+        boxes: (B, 4) canonical (x0, y0, x1, y1), as :func:`mask_boxes` gives.
+        context: the square's side over the box's longer side, > 0.
+
+    Returns:
+        (B, C, h, w) bilinear resamplings.
+    """
+    if context <= 0:
+        raise InputError(f"context must be > 0, got {context}")
+    height, width = images.shape[-2:]
+    x0, y0, x1, y1 = boxes.unbind(dim=1)
+    side_px = context * torch.maximum((x1 - x0) * width, (y1 - y0) * height) / 2
+    half_x, half_y = side_px / width, side_px / height
+    zeros, ones = torch.zeros_like(half_x), torch.ones_like(half_x)
+    source_to_view = torch.stack(
+        [
+            torch.stack([1 / half_x, zeros, -(x0 + x1) / 2 / half_x], dim=1),
+            torch.stack([zeros, 1 / half_y, -(y0 + y1) / 2 / half_y], dim=1),
+            torch.stack([zeros, zeros, ones], dim=1),
+        ],
+        dim=1,
+    )
+    return warp_image(images, source_to_view, (height, width), padding_mode="border")

@@ -51,6 +51,7 @@ from compogan.data.image_pool import ImagePool
 from compogan.data.objects import DEFAULT_CONTEXT
 from compogan.data.registry import DataConfig
 from compogan.errors import InputError
+from compogan.geometry import mask_boxes, zoom_to_boxes
 from compogan.losses import AdversarialLoss, PerceptualLoss, StyleLoss, l1_loss
 from compogan.models.base import GANModel
 from compogan.models.phases import Phase, StepState
@@ -77,6 +78,11 @@ class SEIGANConfig:
             what the hole removed; see :class:`~compogan.nn.seigan.HoleFiller`).
         norm: normalisation of G_enh, G_inp and both discriminators.
         ndf, n_layers_d: the PatchGANs' width and stride-2 layers.
+        d_obj_context: what D_obj judges of x, z and ŷ: None, the whole crop (the paper's); a
+            number, the square around the box of that side over the box's longer side,
+            resampled to the crop's size (not the paper's: at 1.0 D_obj sees the box alone at
+            ``data.context`` times the resolution, so every one of its patches falls on the
+            object, its edge or the nearby background, where the mask's errors show).
         spectral_norm_d: both discriminators with spectral normalisation on every convolution
             in place of ``norm`` (which a spectral bound would not survive), EdgeConnect's
             layout; not the paper's: bounds how sharp D_obj can become, against the late
@@ -118,6 +124,7 @@ class SEIGANConfig:
     norm: str = "instance"
     ndf: int = ranged(64, ge=1)
     n_layers_d: int = ranged(3, ge=1)
+    d_obj_context: float | None = ranged(None, gt=0)
     spectral_norm_d: bool = False
     gan_mode: str = "lsgan"
     lambda_adv_bg: float = ranged(1.0, ge=0)
@@ -245,6 +252,14 @@ class SEIGAN(GANModel):
         z = m * x + (1 - m) * y
         return {"m": m, "z": z, "y_hat": nets.G_enh(z), "x_hat": nets.G_inp(x, m)}
 
+    def judged(self, kind: str, images: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+        """What the discriminator of the ``kind`` of (N,3,S,S) images sees of them: D_obj's
+        view around the (N,1,S,S) box when ``d_obj_context`` is set, else the images."""
+        context = self.config.d_obj_context
+        if context is None or kind not in ("x", *FAKE_KINDS["D_obj"]):
+            return images
+        return zoom_to_boxes(images, mask_boxes(box), context)
+
     def generator_losses(self, state: StepState) -> dict[str, torch.Tensor]:
         """Every generator loss by name (see the module docstring); leaves the fakes, detached,
         in ``state`` for the discriminators."""
@@ -254,7 +269,15 @@ class SEIGAN(GANModel):
         fill = first["x_hat"].detach() if c.detach_fill else first["x_hat"]
         back = self.swap(nets, first["y_hat"], fill, box)
         x_rec, y_rec = back["y_hat"], back["x_hat"]
-        fakes = {"x_hat": first["x_hat"], "y_rec": y_rec, "z": first["z"], "y_hat": first["y_hat"]}
+        fakes = {
+            kind: self.judged(kind, image, box)
+            for kind, image in (
+                ("x_hat", first["x_hat"]),
+                ("y_rec", y_rec),
+                ("z", first["z"]),
+                ("y_hat", first["y_hat"]),
+            )
+        }
         adversarial = {
             disc: sum(
                 self.gan_loss(getattr(nets, disc)(fakes[kind]), True, for_discriminator=False)
@@ -283,7 +306,8 @@ class SEIGAN(GANModel):
 
     def discriminator_losses(self, state: StepState) -> dict[str, torch.Tensor]:
         """D_bg on real y against pooled x̂ and ŷ̂; D_obj on real x against pooled z and ŷ."""
-        nets, reals = self.nets, {"D_bg": state["y"], "D_obj": state["x"]}
+        nets = self.nets
+        reals = {"D_bg": state["y"], "D_obj": self.judged("x", state["x"], state["box"])}
         losses = {}
         for disc, kinds in FAKE_KINDS.items():
             network = getattr(nets, disc)
