@@ -36,19 +36,25 @@ def machine() -> str:
     )
 
 
-def start_in_fresh_process(module: str, call: str) -> subprocess.Popen:
+def start_in_fresh_process(
+    module: str, call: str, package_root: Path | None = None
+) -> subprocess.Popen:
     """Start a Python process that prints ``json.dumps(<module>.<call>)`` as its last line.
 
     ``module`` is a script of benchmarks/ (without ``.py``); ``call`` a Python expression such as
     ``"measure_training_step(256, 9, 'cpu', 3)"``. A fresh process has its own peak memory and
-    thread settings.
+    thread settings. ``package_root``: a checkout whose ``compogan`` the process imports (its
+    working directory, first on the import path) instead of this one's.
     """
     code = (
         f"import json, sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import {module} as m; "
         f"print(json.dumps(m.{call}))"
     )
     return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=BENCHMARKS.parent, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code],
+        cwd=package_root or BENCHMARKS.parent,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -63,9 +69,9 @@ def result_of(process: subprocess.Popen) -> Any:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def in_fresh_process(module: str, call: str) -> Any:
+def in_fresh_process(module: str, call: str, package_root: Path | None = None) -> Any:
     """:func:`start_in_fresh_process`, then :func:`result_of`."""
-    return result_of(start_in_fresh_process(module, call))
+    return result_of(start_in_fresh_process(module, call, package_root))
 
 
 def time_steps(step: Callable[[], object], steps: int, device: str) -> tuple[float, float]:

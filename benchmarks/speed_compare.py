@@ -1,7 +1,7 @@
 """Speed switches of the shared training step, each against "every switch off", in one run.
 
     python benchmarks/speed_compare.py step [--switch bf16|foreach|fused|compile|all]
-        [--models cyclegan,seigan] [--sizes cpu,paper]
+        [--models cyclegan,seigan] [--sizes cpu,paper] [--baseline COMMIT]
     python benchmarks/speed_compare.py converge --model cyclegan [--steps 300]
     python benchmarks/speed_compare.py profile [--models cyclegan,seigan] [--sizes cpu]
     python benchmarks/speed_compare.py folder [--images 24] [--size 256] [--rounds 3]
@@ -19,7 +19,12 @@ VGG-19 weights written to a temporary file where a loss needs them: the time of 
 depend on its weights). ST-GAN is timed in its last adversarial stage; InGAN draws a new output
 size every step, so its times vary more. Each model runs in a fresh process. Reports the median
 and the spread of seconds per step, and the speed-up of the medians, with the CPU's native bf16
-instructions (compogan/train/precision.py).
+instructions (compogan/train/precision.py). With ``--baseline COMMIT`` the "off" side is that
+commit's code (``git archive``, imported in place of this checkout's) with every switch off, so
+that what changed in the shared loop itself counts too; the two sides then alternate as fresh
+processes (off, on, on, off, ...), one per round, each timing ``--steps`` steps after its own
+first step, with one compile cache per model shared by the "on" rounds (the first step reported
+is the first round's, cold).
 
 ``converge`` trains one model's CPU config for ``--steps`` steps three times: float32 with seed
 0, float32 with seed 1 and bf16 with seed 0, and compares the mean of each loss over the last
@@ -44,6 +49,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -184,34 +190,108 @@ def time_rounds(
     }
 
 
+def time_side(
+    model_name: str, size: str, steps: int, threads: int, switch: str, cache_dir: str
+) -> dict:
+    """One side of a ``--baseline`` comparison in this process: seconds per step over
+    ``steps`` steps with every switch off (``switch`` "none") or with ``switch`` on, after a
+    first step timed on its own (it compiles where the switch compiles, into ``cache_dir``)."""
+    torch.set_num_threads(threads)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        vgg = Path(tmp) / "vgg19.pth"
+        torch.save(VGG19().state_dict(), vgg)
+        if switch == "none":
+            model, batch = build(model_name, size, vgg)
+        else:
+            turn, batch = switcher(model_name, size, vgg, switch)
+            model = turn(True)
+        start = time.perf_counter()
+        model.training_step(batch)
+        first_step = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.training_step(batch)
+    seconds = (time.perf_counter() - start) / steps
+    return {"batch": next(iter(batch.values())).shape[0], "first_s": first_step, "s": seconds}
+
+
+def baseline_checkout(commit: str, into: Path) -> Path:
+    """The files of ``commit`` of this repository, written under ``into``."""
+    tree = into / f"compogan-{commit}"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", commit], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def time_against_commit(
+    model_name: str, size: str, args: argparse.Namespace, tree: Path, cache_dir: Path
+) -> dict:
+    """``time_rounds``'s result for ``--baseline``: each round two fresh processes, the
+    commit's code with every switch off and this code with ``args.switch`` on, alternated."""
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    first_steps = []
+    for round_index in range(args.rounds):
+        order = ("off", "on") if round_index % 2 == 0 else ("on", "off")
+        for mode in order:
+            switch = args.switch if mode == "on" else "none"
+            call = (
+                f"time_side({model_name!r}, {size!r}, {args.steps}, {args.threads}, "
+                f"{switch!r}, {str(cache_dir)!r})"
+            )
+            side = in_fresh_process("speed_compare", call, tree if mode == "off" else None)
+            times[mode].append(side["s"])
+            if mode == "on":
+                first_steps.append(side["first_s"])
+    return {
+        "model": model_name,
+        "size": size,
+        "batch": side["batch"],
+        "switch": args.switch,
+        "baseline": args.baseline,
+        "first_on_step_s": first_steps[0],
+        "seconds": times,
+    }
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
 
 
 def step(args: argparse.Namespace) -> None:
     flag = native_bf16_cpu() or "none"
+    off = f"commit {args.baseline}, all off" if args.baseline else "off"
     print(f"training step, {args.switch} off vs on, {machine()}; native bf16: {flag}\n")
     print(
-        f"| model | config | batch | off s/step | {args.switch} s/step | speed-up | "
+        f"| model | config | batch | {off} s/step | {args.switch} s/step | speed-up | "
         f"first {args.switch} step (s) |"
     )
     print("|---|---|---|---|---|---|---|")
     rows = []
-    for model_name in args.models.split(","):
-        for size in args.sizes.split(","):
-            call = (
-                f"time_rounds({model_name!r}, {size!r}, {args.rounds}, {args.steps}, "
-                f"{args.threads}, {args.switch!r})"
-            )
-            row = in_fresh_process("speed_compare", call)
-            rows.append(row)
-            off, on = row["seconds"]["off"], row["seconds"]["on"]
-            ratio = statistics.median(off) / statistics.median(on)
-            print(
-                f"| {model_name} | {size} | {row['batch']} | {spread(off)} | {spread(on)} | "
-                f"{ratio:.2f}x | {row['first_on_step_s']:.1f} |",
-                flush=True,
-            )
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = baseline_checkout(args.baseline, Path(tmp)) if args.baseline else None
+        for model_name in args.models.split(","):
+            for size in args.sizes.split(","):
+                if tree is None:
+                    call = (
+                        f"time_rounds({model_name!r}, {size!r}, {args.rounds}, {args.steps}, "
+                        f"{args.threads}, {args.switch!r})"
+                    )
+                    row = in_fresh_process("speed_compare", call)
+                else:
+                    cache = Path(tmp) / f"inductor-{model_name}-{size}"
+                    row = time_against_commit(model_name, size, args, tree, cache)
+                rows.append(row)
+                off, on = row["seconds"]["off"], row["seconds"]["on"]
+                ratio = statistics.median(off) / statistics.median(on)
+                print(
+                    f"| {model_name} | {size} | {row['batch']} | {spread(off)} | {spread(on)} | "
+                    f"{ratio:.2f}x | {row['first_on_step_s']:.1f} |",
+                    flush=True,
+                )
     output = {"machine": machine(), "native_bf16": flag, "rounds": args.rounds, "rows": rows}
     print(f"\nsaved {save_result('speed', args.switch, output)}")
 
@@ -369,6 +449,7 @@ def main() -> None:
     s.add_argument("--rounds", type=int, default=4)
     s.add_argument("--steps", type=int, default=2)
     s.add_argument("--threads", type=int, default=2)
+    s.add_argument("--baseline", metavar="COMMIT", help="time every switch off at this commit")
     p = sub.add_parser("profile")
     p.add_argument("--models", default=",".join(CONFIGS))
     p.add_argument("--sizes", default="cpu")

@@ -208,6 +208,35 @@ def test_a_non_finite_gradient_stops_before_the_optimiser_steps(network: str) ->
         assert all(torch.equal(weights[k], after[k]) for k in weights)
 
 
+class _HugeGradient(torch.autograd.Function):
+    """A zero loss whose gradient is 3e38 in every element: finite, but its sum overflows."""
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor) -> torch.Tensor:
+        ctx.shape = weight.shape
+        return weight.new_zeros(())
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return torch.full(ctx.shape, 3e38)
+
+
+def test_huge_but_finite_gradients_are_not_divergence() -> None:
+    model, batch = cyclegan_case()
+    phases = CycleGAN.training_phases(model)
+
+    def huge(state: dict) -> dict[str, torch.Tensor]:
+        losses = phases[0].losses(state)
+        losses["huge"] = _HugeGradient.apply(next(model.nets.G_A.parameters()))
+        return losses
+
+    weight, last = next(model.G_A.parameters()), list(model.G_A.parameters())[-1]
+    before = last.detach().clone()
+    model.run_phase(replace(phases[0], losses=huge), model.begin_step(batch))
+    assert torch.isinf(weight.grad.sum()) and torch.isfinite(weight.grad).all()
+    assert not torch.equal(before, last.detach())  # no error, and the optimiser stepped
+
+
 def test_a_non_finite_loss_names_the_loss() -> None:
     model, batch = cyclegan_case()
     phase = Phase("G", ("G",), lambda state: {"cycle": torch.tensor(float("nan"))})
