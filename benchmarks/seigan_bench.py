@@ -4,14 +4,17 @@
     python benchmarks/seigan_bench.py rescore --run-dir RUN [--picture scenes.png]
     python benchmarks/seigan_bench.py speed [--steps 3]
 
-Trains configs/seigan/synthetic_cpu.yaml (64 px) for ``--minutes`` of wall time (``--set``
-overrides the config), then scores the run on the fixed "test" split of the synthetic objects
+Trains configs/seigan/synthetic_cpu.yaml (64 px; ``--config`` for another, such as
+configs/seigan/synthetic_cpu_tuned.yaml) for ``--minutes`` of wall time (``--set`` overrides the
+config), then scores the run on the fixed "test" split of the synthetic objects
 (scenes never drawn in training; each with its true mask, clean background and the truly
 rendered paste):
 
 - segmentation: mask IoU (both binarised at 0.5) against the true mask; baselines: the whole
   box, OpenCV GrabCut initialised with the box (5 iterations), Otsu's threshold inside the box
-  (the class farther from the box's border colour is the object);
+  (the class farther from the box's border colour is the object), and the border colour prior
+  alone (1 − :func:`~compogan.losses.border_likeness`: the pixels whose colour is not found in
+  the 3-pixel band around the box; what the tuned config's ``lambda_border_colour`` teaches);
 - inpainting, the hole being the true mask grown by one pixel for every method: PSNR inside the
   hole and whole-image SSIM against the clean background; baselines: OpenCV Telea and
   Navier-Stokes (radius 3);
@@ -59,6 +62,7 @@ import compogan
 from compogan.baselines.color_transfer import lab_stats, reinhard_transfer
 from compogan.config import load_config, section_object
 from compogan.io.images import save_image
+from compogan.losses import border_likeness
 from compogan.metrics.image import fmse, mask_iou, ssim, to_255
 from compogan.models.seigan import SEIGAN
 from compogan.nn import VGG19
@@ -156,6 +160,7 @@ def evaluate(model: SEIGAN, n: int) -> dict[str, dict[str, float]]:
             "whole box": box_mask[None],
             "GrabCut": torch.from_numpy(grabcut(x8, box))[None, None],
             "Otsu in box": torch.from_numpy(otsu_in_box(x8, box))[None, None],
+            "border colour": (1 - border_likeness(x[None], box_mask[None])) * box_mask[None],
         }
         with_shadow = object_and_shadow(x, clean, mask)
         for name, predicted in masks.items():
@@ -258,7 +263,7 @@ def quality(args: argparse.Namespace) -> None:
         "train.progress=false",
         *args.set,
     ]
-    config = load_config(SEIGAN, CONFIG, overrides)
+    config = load_config(SEIGAN, ROOT / args.config, overrides)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.run_dir) if args.run_dir else Path(tmp) / "run"
@@ -267,7 +272,7 @@ def quality(args: argparse.Namespace) -> None:
         minutes = (time.monotonic() - started) / 60
         scores = score(run, args.n_test, args.picture)
     header = (
-        f"SEIGAN, {CONFIG.relative_to(ROOT)} {' '.join(args.set)}: {reached} steps "
+        f"SEIGAN, {args.config} {' '.join(args.set)}: {reached} steps "
         f"(batch {config.train.batch_size}, {config.data.size} px) in {minutes:.1f} min on "
         f"{machine()}; {args.n_test} held-out synthetic scenes."
     )
@@ -331,6 +336,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quality")
+    q.add_argument("--config", default=str(CONFIG.relative_to(ROOT)), help="under the repo root")
     q.add_argument("--minutes", type=float, default=8.0)
     q.add_argument("--steps", type=int, default=2000, help="the schedule's length")
     add_override_argument(q)

@@ -1,4 +1,4 @@
-"""Tests of compogan.losses: adversarial modes, gradient penalty, feature and pixel losses."""
+"""Tests of compogan.losses: adversarial modes, gradient penalty, feature, pixel and box losses."""
 
 import math
 
@@ -11,6 +11,11 @@ from compogan.losses import (
     AdversarialLoss,
     PerceptualLoss,
     StyleLoss,
+    border_colour_loss,
+    border_likeness,
+    box_projection_loss,
+    color_affinity_loss,
+    dice_loss,
     feature_matching_loss,
     gradient_penalty,
     gram_matrix,
@@ -193,3 +198,95 @@ def test_hole_binary_cross_entropy_scores_the_hole_alone() -> None:
     half = torch.full_like(target, 0.5)
     assert hole_binary_cross_entropy(half, target, mask).item() == pytest.approx(math.log(2))
     assert hole_binary_cross_entropy(half, target, torch.zeros_like(mask)).item() == 0.0
+
+
+def _box_scene() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A (1,3,16,16) grey image with a red square object at rows/cols 5..10, its (1,1,16,16)
+    box (the object's own extent) and its true mask (the same square)."""
+    image = torch.zeros(1, 3, 16, 16)
+    image[:, 0, 5:11, 5:11] = 1.0
+    image[:, 1:, 5:11, 5:11] = -1.0
+    box = torch.zeros(1, 1, 16, 16)
+    box[..., 5:11, 5:11] = 1
+    return image, box, box.clone()
+
+
+def test_dice_loss_bounds() -> None:
+    target = torch.tensor([[0.0, 1.0, 1.0, 0.0]])
+    assert dice_loss(target, target).item() == pytest.approx(0.0, abs=1e-4)
+    assert dice_loss(1 - target, target).item() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_box_projection_loss_wants_every_row_and_column_of_the_box() -> None:
+    box = torch.zeros(2, 1, 12, 12)
+    box[..., 3:9, 2:10] = 1
+    diagonal = torch.zeros_like(box)
+    for i in range(6):  # a thin diagonal stroke touching every row, and columns 2..7 only
+        diagonal[..., 3 + i, 2 + i] = 1
+    assert box_projection_loss(box, box).item() == pytest.approx(0.0, abs=1e-4)
+    short = box_projection_loss(diagonal, box)
+    outside = box_projection_loss(torch.ones_like(box), box)
+    assert 0 < short.item() < outside.item()
+    masks = (diagonal * 0.5).requires_grad_()
+    box_projection_loss(masks, box).backward()
+    assert masks.grad is not None and masks.grad.abs().sum() > 0
+
+
+def test_color_affinity_loss_follows_colour_edges() -> None:
+    image, box, truth = _box_scene()
+    grown = torch.zeros_like(box)  # the object and a rim of the (uniform) surround
+    grown[..., 3:13, 3:13] = 1
+    half = truth.clone()  # cuts the uniform red object in two
+    half[..., :, 8:] = 0
+    assert color_affinity_loss(truth, image, box).item() == pytest.approx(0.0, abs=1e-4)
+    assert color_affinity_loss(half, image, box).item() > 1.0
+    # in a wider box, the cut at the object's colour edge costs nothing, one through the
+    # uniform surround does
+    wide = torch.zeros_like(box)
+    wide[..., 1:15, 1:15] = 1
+    assert color_affinity_loss(truth, image, wide).item() == pytest.approx(0.0, abs=1e-4)
+    assert color_affinity_loss(grown, image, wide).item() > 1.0
+    assert color_affinity_loss(grown, image, grown).item() == pytest.approx(0.0, abs=1e-4)
+    masks = (0.2 + 0.6 * half).requires_grad_()  # (uniform 0.5 is a stationary point)
+    color_affinity_loss(masks, image, box).backward()
+    assert masks.grad is not None and masks.grad.abs().sum() > 0
+
+
+def test_color_affinity_loss_is_zero_without_similar_pairs() -> None:
+    image = torch.zeros(1, 3, 8, 8)
+    image[:, :, ::2, ::2] = 1.0  # every pixel 2 apart differs... except the on-grid ones
+    image[:, :, 1::2, 1::2] = -1.0
+    box = torch.zeros(1, 1, 8, 8)
+    box[..., 0, 0] = 1  # a one-pixel box has no pair inside it
+    assert color_affinity_loss(torch.full_like(box, 0.3), image, box).item() == 0.0
+
+
+def test_color_affinity_loss_rejects_a_pixel_checkerboard() -> None:
+    image = torch.zeros(1, 3, 12, 12)  # uniform: every pair inside the box is counted
+    box = torch.ones(1, 1, 12, 12)
+    rows, cols = torch.meshgrid(torch.arange(12), torch.arange(12), indexing="ij")
+    checkerboard = ((rows + cols) % 2).float()[None, None]
+    # pairs two apart alone (BoxInst's on its quarter-resolution masks) cannot see it
+    assert color_affinity_loss(checkerboard, image, box, distances=(2,)).item() == 0.0
+    assert color_affinity_loss(checkerboard, image, box).item() > 3.0
+
+
+def test_border_likeness_marks_the_colours_found_around_the_box() -> None:
+    image, box, truth = _box_scene()
+    likeness = border_likeness(image, box)
+    assert torch.allclose(likeness[truth > 0], torch.zeros(()), atol=1e-3)  # red: not around
+    assert torch.allclose(likeness[truth == 0], torch.ones(()))  # grey: the surround's colour
+    full = torch.ones_like(box)  # no band outside a box that fills the image
+    assert torch.equal(border_likeness(image, full), torch.ones_like(box))
+
+
+def test_border_colour_loss_prefers_the_object_to_the_box() -> None:
+    image, box, truth = _box_scene()
+    wide = torch.zeros_like(box)  # a loose box: grey background inside it
+    wide[..., 2:14, 2:14] = 1
+    on_object = border_colour_loss(truth.clamp(0.05, 0.95), image, wide)
+    on_box = border_colour_loss(wide.clamp(0.05, 0.95), image, wide)
+    assert on_object < on_box
+    masks = wide.clamp(0.05, 0.95).requires_grad_()
+    border_colour_loss(masks, image, wide).backward()
+    assert masks.grad is not None and float(masks.grad[truth == 0][wide[truth == 0] > 0].min()) > 0

@@ -92,7 +92,13 @@ def test_one_step_trains_every_network_on_every_loss(tmp_path: Path) -> None:
     vgg = tmp_path / "vgg19.pth"
     torch.save(VGG19().state_dict(), vgg)  # random weights: no download
     model = tiny(
-        lambda_bg_content=1.0, lambda_bg_texture=10.0, vgg_weights=str(vgg), lambda_mask_area=1.0
+        lambda_bg_content=1.0,
+        lambda_bg_texture=10.0,
+        vgg_weights=str(vgg),
+        lambda_mask_area=1.0,
+        lambda_box_projection=1.0,
+        lambda_color_affinity=1.0,
+        lambda_border_colour=1.0,
     ).train()
     model.configure_optimizers()
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -106,6 +112,9 @@ def test_one_step_trains_every_network_on_every_loss(tmp_path: Path) -> None:
         "bg_texture",
         "identity",
         "mask_area",
+        "box_projection",
+        "color_affinity",
+        "border_colour",
         "D_bg",
         "D_obj",
     }
@@ -154,6 +163,30 @@ def test_the_mask_area_prior_shrinks_the_mask() -> None:
             if parameter.grad is not None:
                 parameter -= 0.5 * parameter.grad
         assert float(model.G_seg(data["x"], data["box"]).mean()) < before
+
+
+@pytest.mark.parametrize("term", ["box_projection", "color_affinity", "border_colour"])
+def test_box_supervision_terms_teach_g_seg_alone(term: str) -> None:
+    model = tiny(**{f"lambda_{term}": 1.0}).train()
+    data = batch()
+    state = {"x": data["x"], "y": data["y"], "box": data["box"]}
+    loss = model.generator_losses(state)[term]
+    assert loss.item() > 0
+    loss.backward()
+    for name in model.generator_names:
+        grads = [p.grad for p in getattr(model, name).parameters() if p.grad is not None]
+        assert any(float(g.abs().sum()) > 0 for g in grads) == (name == "G_seg"), name
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_the_swap_back_reuses_the_first_mask_when_asked(reuse: bool) -> None:
+    model = tiny(reuse_mask_back=reuse).train()
+    seen: list[torch.Tensor] = []
+    model.G_seg.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    data = batch()
+    model.generator_losses({"x": data["x"], "y": data["y"], "box": data["box"]})
+    assert len(seen) == (1 if reuse else 2)
+    assert torch.equal(seen[0], data["x"])
 
 
 @pytest.mark.parametrize("detach_fill", [False, True])

@@ -1,6 +1,14 @@
-"""Losses shared by the compogan models: adversarial, feature-space and pixel-space."""
+"""Losses shared by the compogan models: adversarial, feature-space, pixel-space and
+box-supervised segmentation."""
 
 from compogan.losses.adversarial import GAN_MODES, AdversarialLoss, gradient_penalty
+from compogan.losses.box_supervision import (
+    border_colour_loss,
+    border_likeness,
+    box_projection_loss,
+    color_affinity_loss,
+    dice_loss,
+)
 from compogan.losses.perceptual import (
     PERCEPTUAL_LAYERS,
     POSEWARP_LAYERS,
@@ -29,6 +37,11 @@ __all__ = [
     "NormalizedFeatureLoss",
     "PerceptualLoss",
     "StyleLoss",
+    "border_colour_loss",
+    "border_likeness",
+    "box_projection_loss",
+    "color_affinity_loss",
+    "dice_loss",
     "feature_matching_loss",
     "gradient_penalty",
     "gram_matrix",

@@ -52,7 +52,15 @@ from compogan.data.objects import DEFAULT_CONTEXT
 from compogan.data.registry import DataConfig
 from compogan.errors import InputError
 from compogan.geometry import mask_boxes, zoom_to_boxes
-from compogan.losses import AdversarialLoss, PerceptualLoss, StyleLoss, l1_loss
+from compogan.losses import (
+    AdversarialLoss,
+    PerceptualLoss,
+    StyleLoss,
+    border_colour_loss,
+    box_projection_loss,
+    color_affinity_loss,
+    l1_loss,
+)
 from compogan.models.base import GANModel
 from compogan.models.phases import Phase, StepState
 from compogan.models.tasks import CUTPASTE
@@ -101,8 +109,19 @@ class SEIGANConfig:
         detach_fill: the swap back receives x̂ detached (not the paper's): G_inp's fill of x is
             then shaped by D_bg alone, not by the object reconstruction, which otherwise teaches
             it to paint the object back wherever the swap back's mask m' falls short of m.
+        reuse_mask_back: the swap back pastes with the first swap's m instead of G_seg's own m'
+            on ŷ (not our paper reading's: when G_seg predicts m' the cycle is exact only when
+            m' = m, which rewards a G_seg that ignores its input and draws the same mask on x
+            and ŷ, and on every scene).
         lambda_mask_area: the mask's share of its box, mean(m)/mean(box), as a loss (not the
             paper's: a prior toward the smallest mask the reconstructions allow).
+        lambda_box_projection: BoxInst's projection loss on m (not the paper's, but from the
+            box alone: every row and column of a tight box meets the object).
+        lambda_color_affinity: BoxInst's pairwise loss on m (not the paper's, from the image
+            alone: similar-coloured neighbours inside the box share a label);
+            ``affinity_threshold`` is its least colour similarity of a counted pair.
+        lambda_border_colour: the border colour prior on m (not the paper's, from the box and
+            the image alone: pixels coloured like the band just outside the box are background).
         pool_size: capacity of each fake-image pool (0 = no pool).
         lr, beta1, lr_schedule: Adam and its schedule over train.steps.
         lr_d_factor: the discriminators' learning rate over the generators' (1: the paper's one
@@ -138,7 +157,12 @@ class SEIGANConfig:
     texture_layers: tuple[str, ...] = ("relu3_1", "relu4_1", "relu5_1")
     lambda_identity: float = ranged(5.0, ge=0)
     lambda_mask_area: float = ranged(0.0, ge=0)
+    lambda_box_projection: float = ranged(0.0, ge=0)
+    lambda_color_affinity: float = ranged(0.0, ge=0)
+    affinity_threshold: float = ranged(0.3, gt=0, le=1)
+    lambda_border_colour: float = ranged(0.0, ge=0)
     detach_fill: bool = False
+    reuse_mask_back: bool = False
     pool_size: int = ranged(50, ge=0)
     lr: float = ranged(2e-4, gt=0)
     lr_d_factor: float = ranged(1.0, gt=0)
@@ -245,12 +269,23 @@ class SEIGAN(GANModel):
 
     # ---- the swap and the losses ---------------------------------------------------------------
     def swap(
-        self, nets, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor
+        self,
+        nets,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        box: torch.Tensor,
+        mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """One application of the swap and the inpainting to (x, y): m, z, ŷ, x̂."""
-        m = nets.G_seg(x, box)
+        """One application of the swap and the inpainting to (x, y): m, z, ŷ, x̂; m is
+        G_seg's on x unless ``mask`` is given."""
+        m = nets.G_seg(x, box) if mask is None else mask
         z = m * x + (1 - m) * y
         return {"m": m, "z": z, "y_hat": nets.G_enh(z), "x_hat": nets.G_inp(x, m)}
+
+    def swap_back_mask(self, mask: torch.Tensor) -> torch.Tensor | None:
+        """The mask of the swap back: the first swap's (N,1,S,S) ``mask`` with
+        ``reuse_mask_back``, else None (G_seg predicts m' on ŷ)."""
+        return mask if self.config.reuse_mask_back else None
 
     def judged(self, kind: str, images: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
         """What the discriminator of the ``kind`` of (N,3,S,S) images sees of them: D_obj's
@@ -267,7 +302,7 @@ class SEIGAN(GANModel):
         x, y, box = state["x"], state["y"], state["box"]
         first = self.swap(nets, x, y, box)
         fill = first["x_hat"].detach() if c.detach_fill else first["x_hat"]
-        back = self.swap(nets, first["y_hat"], fill, box)
+        back = self.swap(nets, first["y_hat"], fill, box, self.swap_back_mask(first["m"]))
         x_rec, y_rec = back["y_hat"], back["x_hat"]
         fakes = {
             kind: self.judged(kind, image, box)
@@ -301,6 +336,15 @@ class SEIGAN(GANModel):
         if c.lambda_mask_area > 0:
             share = first["m"].mean((1, 2, 3)) / box.mean((1, 2, 3)).clamp_min(1e-6)
             losses["mask_area"] = share.mean() * c.lambda_mask_area
+        if c.lambda_box_projection > 0:
+            projection = box_projection_loss(first["m"], box)
+            losses["box_projection"] = projection * c.lambda_box_projection
+        if c.lambda_color_affinity > 0:
+            affinity = color_affinity_loss(first["m"], x, box, threshold=c.affinity_threshold)
+            losses["color_affinity"] = affinity * c.lambda_color_affinity
+        if c.lambda_border_colour > 0:
+            border = border_colour_loss(first["m"], x, box)
+            losses["border_colour"] = border * c.lambda_border_colour
         state["fakes"] = {kind: image.detach() for kind, image in fakes.items()}
         return losses
 
@@ -373,7 +417,7 @@ class SEIGAN(GANModel):
     def visuals(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         x, y, box = (batch[k].to(self.device) for k in ("x", "y", "box"))
         first = self.swap(self, x, y, box)
-        back = self.swap(self, first["y_hat"], first["x_hat"], box)
+        back = self.swap(self, first["y_hat"], first["x_hat"], box, self.swap_back_mask(first["m"]))
         return {
             "x": x,
             "mask": first["m"].expand(-1, 3, -1, -1) * 2 - 1,
