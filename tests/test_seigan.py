@@ -304,7 +304,7 @@ def test_trains_through_the_cli_and_round_trips(tmp_path: Path, run_cli) -> None
     assert torch.equal(model.enhance(data["x"], seed=3), again.enhance(data["x"], seed=3))
 
 
-@pytest.mark.parametrize("name", ["paper.yaml", "synthetic_cpu.yaml"])
+@pytest.mark.parametrize("name", ["paper.yaml", "synthetic_cpu.yaml", "synthetic_cpu_tuned.yaml"])
 def test_shipped_configs_load(name: str) -> None:
     load_config(SEIGAN, ROOT / "configs" / "seigan" / name)
 
