@@ -22,7 +22,8 @@ rendered paste):
   the target) of the composite against the truly rendered scene; baselines: the naive paste
   (true mask), Reinhard colour transfer of the object to the target's Lab statistics then the
   naive paste, OpenCV seamlessClone (Poisson, NORMAL_CLONE); ours with the true mask (G_enh
-  alone) and with G_seg's mask (the whole chain).
+  alone) and with G_seg's mask (the whole chain), beside the naive paste with G_seg's mask
+  (what G_enh adds to the chain).
 
 Segmentation is also scored against the object joined with its contact shadow (the pixels the
 scene darkens by more than a quarter): for the swap the shadow belongs with the object.
@@ -191,6 +192,7 @@ def evaluate(model: SEIGAN, n: int) -> dict[str, dict[str, float]]:
             "Reinhard + paste": a * transferred + (1 - a) * y,
             "seamlessClone": from_uint8(poisson),
             "SEIGAN G_enh (true mask)": model.enhance((a * x + (1 - a) * y)[None])[0],
+            "naive paste (G_seg mask)": (pred * x + (1 - pred) * y)[0],
             "SEIGAN G_seg+G_enh": model.enhance(pred * x + (1 - pred) * y)[0],
         }
         fg = (truth >= 0.5).float()

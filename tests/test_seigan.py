@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 import compogan
+from compogan.blending import harmonic_interpolation
 from compogan.config import load_config
 from compogan.data.synthetic.objects import SyntheticObjects, sample_background, sample_scene
+from compogan.errors import ConfigError
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
 from compogan.models.seigan import SEIGAN, SEIGANConfig, SEIGANDataConfig
 from compogan.nn import VGG19
@@ -148,6 +150,32 @@ def test_a_hard_hole_hides_what_a_soft_mask_removes(hard_hole: bool) -> None:
     difference = filler(changed, mask) - filler(image, mask)
     blended = (1 - mask) * (changed - image)  # what the soft blend of the output lets through
     assert torch.allclose(difference, blended, atol=1e-6) == hard_hole
+
+
+@torch.no_grad()
+def test_an_untrained_harmonic_filler_returns_the_harmonic_fill() -> None:
+    model = tiny(inp_hole_fill="harmonic")
+    assert model.G_inp.hard_hole
+    data = batch()
+    hole = data["box"]
+    expected = harmonic_interpolation(data["x"], hole)
+    filled = model.G_inp(data["x"], hole)
+    assert torch.allclose(filled, expected, atol=1e-5)
+    assert not torch.allclose(filled, data["x"] * (1 - hole), atol=1e-2)
+
+
+def test_the_harmonic_fillers_correction_learns() -> None:
+    model = tiny(inp_hole_fill="harmonic").train()
+    model.configure_optimizers()
+    data = batch()
+    model.training_step(data)
+    head = model.G_inp.net.head.conv.weight
+    assert float(head.abs().sum()) > 0
+
+
+def test_an_unknown_hole_fill_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="hole_fill"):
+        tiny(inp_hole_fill="white")
 
 
 def test_the_mask_area_prior_shrinks_the_mask() -> None:

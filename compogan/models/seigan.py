@@ -84,6 +84,11 @@ class SEIGANConfig:
         inp_hard_hole: G_inp sees the binarised hole m ≥ ½, nothing of the image inside it (not
             the paper's: cuts the channel through which a soft mask lets the swap back hide
             what the hole removed; see :class:`~compogan.nn.seigan.HoleFiller`).
+        inp_hole_fill: what the hole holds in G_inp's input: "empty" (the paper's (1−m)⊙x) or
+            "harmonic" (not the paper's: the harmonic interpolation of the pixels around the
+            binarised hole, with G_inp a correction of it that starts at zero; implies
+            ``inp_hard_hole``). The fill in x̂ is then never worse than a classical smooth fill
+            at the start, and the swap back cannot shape it into a picture of the object.
         norm: normalisation of G_enh, G_inp and both discriminators.
         ndf, n_layers_d: the PatchGANs' width and stride-2 layers.
         d_obj_context: what D_obj judges of x, z and ŷ: None, the whole crop (the paper's); a
@@ -140,6 +145,7 @@ class SEIGANConfig:
     inp_ngf: int = ranged(64, ge=1)
     inp_blocks: int = ranged(9, ge=0)
     inp_hard_hole: bool = False
+    inp_hole_fill: str = "empty"
     norm: str = "instance"
     ndf: int = ranged(64, ge=1)
     n_layers_d: int = ranged(3, ge=1)
@@ -211,7 +217,7 @@ class SEIGAN(GANModel):
         c = self.config
         self.G_seg = BoxSegmenter(c.seg_widths, c.seg_norm)
         self.G_enh = NoiseEnhancer(c.enh_ngf, c.enh_blocks, c.noise_channels, c.norm)
-        self.G_inp = HoleFiller(c.inp_ngf, c.inp_blocks, c.norm, c.inp_hard_hole)
+        self.G_inp = HoleFiller(c.inp_ngf, c.inp_blocks, c.norm, c.inp_hard_hole, c.inp_hole_fill)
         self.D_bg, self.D_obj = (
             PatchDiscriminator(
                 ndf=c.ndf,
@@ -223,6 +229,8 @@ class SEIGAN(GANModel):
         )
         for name in self.network_names:
             init_weights(getattr(self, name), kind=c.init, gain=c.init_gain)
+        if self.G_inp.harmonic:
+            self.G_inp.zero_correction()
         self.gan_loss = AdversarialLoss(c.gan_mode)
         self.pools = {
             kind: ImagePool(c.pool_size) for kinds in FAKE_KINDS.values() for kind in kinds

@@ -19,8 +19,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from compogan.blending import harmonic_interpolation
+from compogan.errors import ConfigError
 from compogan.nn.blocks import ResnetGenerator
 from compogan.nn.unet import UNet
+
+INP_HOLE_FILLS = ("empty", "harmonic")
+"""What the hole holds in G_inp's input (:class:`HoleFiller`)."""
 
 
 def _signed(mask: torch.Tensor) -> torch.Tensor:
@@ -85,18 +90,44 @@ class HoleFiller(nn.Module):
     what it removed through (1−m)⊙x, and the swap back can learn to hide and read information
     there. No gradient flows to the mask through the binarised input.
 
+    With ``hole_fill="harmonic"`` the binarised hole holds the harmonic interpolation of the
+    pixels around it (:func:`~compogan.blending.harmonic_interpolation`, computed without
+    gradient) and G is a correction added to that first guess, clamped to [-1,1]; its last
+    convolution starts at zero, so an untrained G_inp returns the harmonic fill. Implies
+    ``hard_hole`` (the interpolation needs a binary hole).
+
     Args:
         ngf, n_blocks, norm: the ResNet generator's width, residual blocks and normalisation.
         hard_hole: give the network the binarised hole instead of the soft one.
+        hole_fill: what the hole holds in the network's input: "empty" (zeros, the paper's
+            (1−m)⊙x) or "harmonic".
     """
 
     def __init__(
-        self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance", hard_hole: bool = False
+        self,
+        ngf: int = 64,
+        n_blocks: int = 9,
+        norm: str = "instance",
+        hard_hole: bool = False,
+        hole_fill: str = "empty",
     ) -> None:
         super().__init__()
+        if hole_fill not in INP_HOLE_FILLS:
+            raise ConfigError(f"unknown G_inp hole_fill {hole_fill!r}; use one of {INP_HOLE_FILLS}")
         self.net = ResnetGenerator(4, 3, ngf=ngf, n_blocks=n_blocks, norm=norm)
         self.size_multiple = self.net.size_multiple
-        self.hard_hole = hard_hole
+        self.harmonic = hole_fill == "harmonic"
+        self.hard_hole = hard_hole or self.harmonic
+        if self.harmonic:
+            self.zero_correction()
+
+    def zero_correction(self) -> None:
+        """With ``hole_fill="harmonic"``: zero the last convolution, so that G's correction is
+        0 and the fill is the harmonic one (call again after re-initialising the weights)."""
+        head = self.net.head.conv
+        nn.init.zeros_(head.weight)
+        if head.bias is not None:
+            nn.init.zeros_(head.bias)
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         kept = images * (1 - masks)
@@ -104,5 +135,10 @@ class HoleFiller(nn.Module):
         if self.hard_hole:
             seen = (masks.detach() >= 0.5).to(masks.dtype)
             shown = images * (1 - seen)
+        if self.harmonic:
+            with torch.no_grad():
+                shown = harmonic_interpolation(images.detach(), seen)
         fill = self.net(torch.cat([shown, _signed(seen)], 1))
+        if self.harmonic:
+            fill = (shown + fill).clamp(-1, 1)
         return masks * fill + kept
