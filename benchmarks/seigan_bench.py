@@ -191,9 +191,9 @@ def evaluate(model: SEIGAN, n: int) -> dict[str, dict[str, float]]:
             "naive paste": a * x + (1 - a) * y,
             "Reinhard + paste": a * transferred + (1 - a) * y,
             "seamlessClone": from_uint8(poisson),
-            "SEIGAN G_enh (true mask)": model.enhance((a * x + (1 - a) * y)[None])[0],
+            "SEIGAN G_enh (true mask)": model.enhance((a * x + (1 - a) * y)[None], a[None])[0],
             "naive paste (G_seg mask)": (pred * x + (1 - pred) * y)[0],
-            "SEIGAN G_seg+G_enh": model.enhance(pred * x + (1 - pred) * y)[0],
+            "SEIGAN G_seg+G_enh": model.enhance(pred * x + (1 - pred) * y, pred)[0],
         }
         fg = (truth >= 0.5).float()
         for name, composite in composites.items():
@@ -241,7 +241,7 @@ def scene_picture(model: SEIGAN, n: int) -> torch.Tensor:
                 model.fill(x[None], hole)[0],
                 item["clean"],
                 naive,
-                model.enhance(naive[None])[0],
+                model.enhance(naive[None], mask[None])[0],
                 item["y_true"],
             ]
         )

@@ -16,7 +16,7 @@ import compogan
 from compogan.blending import harmonic_interpolation
 from compogan.config import load_config
 from compogan.data.synthetic.objects import SyntheticObjects, sample_background, sample_scene
-from compogan.errors import ConfigError
+from compogan.errors import ConfigError, InputError
 from compogan.models.edgeconnect import EdgeConnect, EdgeConnectConfig
 from compogan.models.seigan import SEIGAN, SEIGANConfig, SEIGANDataConfig
 from compogan.nn import VGG19
@@ -127,8 +127,11 @@ def test_one_step_trains_every_network_on_every_loss(tmp_path: Path) -> None:
     assert all(len(pool.images) == 2 for pool in model.pools.values())
 
 
-def test_losses_fall_on_a_repeated_batch() -> None:
-    model = tiny().train()
+@pytest.mark.parametrize(
+    "changes", [{}, {"enh_sees_mask": True, "inp_hole_fill": "harmonic"}], ids=["paper", "tuned"]
+)
+def test_losses_fall_on_a_repeated_batch(changes: dict) -> None:
+    model = tiny(**changes).train()
     model.configure_optimizers()
     data = batch()
     first = model.training_step(data)
@@ -171,6 +174,26 @@ def test_the_harmonic_fillers_correction_learns() -> None:
     model.training_step(data)
     head = model.G_inp.net.head.conv.weight
     assert float(head.abs().sum()) > 0
+
+
+@torch.no_grad()
+def test_a_mask_seeing_enhancer_reads_the_mask_and_needs_it() -> None:
+    model = tiny(enh_sees_mask=True).eval()
+    data = batch()
+    torch.nn.init.normal_(model.G_enh.net.stem.conv.weight)
+    full, empty = data["box"], torch.zeros_like(data["box"])
+    assert not torch.equal(model.enhance(data["x"], full), model.enhance(data["x"], empty))
+    with pytest.raises(InputError, match="mask"):
+        model.enhance(data["x"])
+    assert torch.equal(tiny().enhance(data["x"], full), tiny().enhance(data["x"], empty))
+
+
+def test_no_gradient_reaches_g_seg_through_the_enhancers_mask() -> None:
+    model = tiny(enh_sees_mask=True).train()
+    data = batch()
+    mask = torch.full_like(data["box"], 0.5, requires_grad=True)
+    model.G_enh(data["x"], masks=mask).sum().backward()
+    assert mask.grad is None
 
 
 def test_an_unknown_hole_fill_is_a_config_error() -> None:
@@ -359,9 +382,12 @@ def scenes(tmp_path: Path) -> tuple[Path, Path]:
     return _image(tmp_path / "source.png", source / 255.0), _image(tmp_path / "target.png", target)
 
 
-def test_the_pipeline_cuts_fills_and_pastes_at_any_size(scenes: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("enh_sees_mask", [False, True])
+def test_the_pipeline_cuts_fills_and_pastes_at_any_size(
+    scenes: tuple[Path, Path], enh_sees_mask: bool
+) -> None:
     assert PIPELINES["cutpaste"] is CutPaster
-    cutpaster = CutPaster(_with_mask_bias(tiny(), 6.0), device="cpu")
+    cutpaster = CutPaster(_with_mask_bias(tiny(enh_sees_mask=enh_sees_mask), 6.0), device="cpu")
     source, target = scenes
     result = cutpaster(source, "20,10,50,40", target, at=(50, 5, 80, 35))
     assert result.composite.size == (96, 41) and result.removed.size == result.mask.size == (67, 53)

@@ -89,6 +89,10 @@ class SEIGANConfig:
             binarised hole, with G_inp a correction of it that starts at zero; implies
             ``inp_hard_hole``). The fill in x̂ is then never worse than a classical smooth fill
             at the start, and the swap back cannot shape it into a picture of the object.
+        enh_sees_mask: G_enh also sees the paste's mask (not the paper's, whose G_enh sees the
+            composite and noise alone; image harmonisation networks are given the mask). The
+            mask is detached there, so G_seg is not trained to signal through it; the identity
+            loss gives G_enh x with G_seg's mask on it.
         norm: normalisation of G_enh, G_inp and both discriminators.
         ndf, n_layers_d: the PatchGANs' width and stride-2 layers.
         d_obj_context: what D_obj judges of x, z and ŷ: None, the whole crop (the paper's); a
@@ -142,6 +146,7 @@ class SEIGANConfig:
     enh_ngf: int = ranged(64, ge=1)
     enh_blocks: int = ranged(9, ge=0)
     noise_channels: int = ranged(1, ge=0)
+    enh_sees_mask: bool = False
     inp_ngf: int = ranged(64, ge=1)
     inp_blocks: int = ranged(9, ge=0)
     inp_hard_hole: bool = False
@@ -216,7 +221,9 @@ class SEIGAN(GANModel):
     def build_networks(self) -> None:
         c = self.config
         self.G_seg = BoxSegmenter(c.seg_widths, c.seg_norm)
-        self.G_enh = NoiseEnhancer(c.enh_ngf, c.enh_blocks, c.noise_channels, c.norm)
+        self.G_enh = NoiseEnhancer(
+            c.enh_ngf, c.enh_blocks, c.noise_channels, c.norm, c.enh_sees_mask
+        )
         self.G_inp = HoleFiller(c.inp_ngf, c.inp_blocks, c.norm, c.inp_hard_hole, c.inp_hole_fill)
         self.D_bg, self.D_obj = (
             PatchDiscriminator(
@@ -288,7 +295,7 @@ class SEIGAN(GANModel):
         G_seg's on x unless ``mask`` is given."""
         m = nets.G_seg(x, box) if mask is None else mask
         z = m * x + (1 - m) * y
-        return {"m": m, "z": z, "y_hat": nets.G_enh(z), "x_hat": nets.G_inp(x, m)}
+        return {"m": m, "z": z, "y_hat": nets.G_enh(z, masks=m), "x_hat": nets.G_inp(x, m)}
 
     def swap_back_mask(self, mask: torch.Tensor) -> torch.Tensor | None:
         """The mask of the swap back: the first swap's (N,1,S,S) ``mask`` with
@@ -340,7 +347,7 @@ class SEIGAN(GANModel):
         if self.texture is not None and c.lambda_bg_texture > 0:
             losses["bg_texture"] = self.texture(y_rec, y) * c.lambda_bg_texture
         if c.lambda_identity > 0:
-            losses["identity"] = l1_loss(nets.G_enh(x), x) * c.lambda_identity
+            losses["identity"] = l1_loss(nets.G_enh(x, masks=first["m"]), x) * c.lambda_identity
         if c.lambda_mask_area > 0:
             share = first["m"].mean((1, 2, 3)) / box.mean((1, 2, 3)).clamp_min(1e-6)
             losses["mask_area"] = share.mean() * c.lambda_mask_area
@@ -412,14 +419,19 @@ class SEIGAN(GANModel):
         return self.G_inp(images, masks)
 
     @torch.no_grad()
-    def enhance(self, composites: torch.Tensor, seed: int = 0) -> torch.Tensor:
-        """G_enh on (N,3,S,S) naive composites, its noise drawn from a generator seeded by
-        ``seed`` (so a call is reproducible)."""
+    def enhance(
+        self, composites: torch.Tensor, masks: torch.Tensor | None = None, seed: int = 0
+    ) -> torch.Tensor:
+        """G_enh on (N,3,S,S) naive composites made with the (N,1,S,S) ``masks`` in [0,1] (read
+        only with ``enh_sees_mask``, and needed then), its noise drawn from a generator seeded
+        by ``seed`` (so a call is reproducible)."""
         self._check(composites, 3, "composites")
+        if masks is not None:
+            self._check(masks, 1, "masks")
         n, _, h, w = composites.shape
         generator = torch.Generator(device="cpu").manual_seed(seed)
         noise = torch.randn(n, self.G_enh.noise_channels, h, w, generator=generator)
-        return self.G_enh(composites, noise.to(composites.device, composites.dtype))
+        return self.G_enh(composites, noise.to(composites.device, composites.dtype), masks)
 
     @torch.no_grad()
     def visuals(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

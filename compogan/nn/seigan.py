@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from compogan.blending import harmonic_interpolation
-from compogan.errors import ConfigError
+from compogan.errors import ConfigError, InputError
 from compogan.nn.blocks import ResnetGenerator
 from compogan.nn.unet import UNet
 
@@ -58,26 +58,48 @@ class NoiseEnhancer(nn.Module):
     torch's RNG when not given) → (N,3,H,W) enhanced composites in [-1,1]: the composite plus
     the generator's correction, clamped. H, W divisible by 4.
 
+    With ``sees_mask`` the network also sees the paste's (N,1,H,W) mask in [0,1] (detached: no
+    gradient reaches whoever made it), as image harmonisation networks do, so it knows which
+    pixels came from elsewhere; without it, ``masks`` is ignored.
+
     Args:
         ngf, n_blocks, norm: the ResNet generator's width, residual blocks and normalisation.
         noise_channels: channels of the noise map concatenated to the input (0 = no noise).
+        sees_mask: concatenate the paste's mask to the input.
     """
 
     def __init__(
-        self, ngf: int = 64, n_blocks: int = 9, noise_channels: int = 1, norm: str = "instance"
+        self,
+        ngf: int = 64,
+        n_blocks: int = 9,
+        noise_channels: int = 1,
+        norm: str = "instance",
+        sees_mask: bool = False,
     ) -> None:
         super().__init__()
         self.noise_channels = noise_channels
-        self.net = ResnetGenerator(3 + noise_channels, 3, ngf=ngf, n_blocks=n_blocks, norm=norm)
+        self.sees_mask = sees_mask
+        in_channels = 3 + noise_channels + int(sees_mask)
+        self.net = ResnetGenerator(in_channels, 3, ngf=ngf, n_blocks=n_blocks, norm=norm)
         self.size_multiple = self.net.size_multiple
 
-    def forward(self, composites: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        composites: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        masks: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         if noise is None:
             n, _, h, w = composites.shape
             noise = torch.randn(
                 n, self.noise_channels, h, w, device=composites.device, dtype=composites.dtype
             )
-        return (composites + self.net(torch.cat([composites, noise], 1))).clamp(-1, 1)
+        inputs = [composites, noise]
+        if self.sees_mask:
+            if masks is None:
+                raise InputError("this G_enh sees the paste's mask: give masks")
+            inputs.append(_signed(masks.detach()))
+        return (composites + self.net(torch.cat(inputs, 1))).clamp(-1, 1)
 
 
 class HoleFiller(nn.Module):

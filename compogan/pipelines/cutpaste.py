@@ -310,9 +310,10 @@ class CutPaster(Pipeline):
         model, size = self.model, self.model.work_size
         height, width = tgt.shape[:2]
         square = square_around(placed, model.box_context)
-        enhanced = model.enhance(_tensor(_crop(naive, square, size), self.device), seed=self.seed)
-        grow = max(1, round(PASTE_GROWTH * size))
         region = _tensor(_crop(alpha, square, size), self.device).add(1).div(2)
+        composite = _tensor(_crop(naive, square, size), self.device)
+        enhanced = model.enhance(composite, region, seed=self.seed)
+        grow = max(1, round(PASTE_GROWTH * size))
         region = F.max_pool2d(region, 2 * grow + 1, stride=1, padding=grow)
         region = F.avg_pool2d(region, 2 * grow + 1, stride=1, padding=grow, count_include_pad=False)
         weight = _place(_unit(region * 2 - 1), square, height, width)
