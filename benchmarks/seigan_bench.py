@@ -17,7 +17,8 @@ rendered paste):
   the 3-pixel band around the box; what the tuned config's ``lambda_border_colour`` teaches);
 - inpainting, the hole being the true mask grown by one pixel for every method: PSNR inside the
   hole and whole-image SSIM against the clean background; baselines: OpenCV Telea and
-  Navier-Stokes (radius 3);
+  Navier-Stokes (radius 3), and the harmonic interpolation of the hole's surroundings (what the
+  tuned config's ``inp_hole_fill="harmonic"`` starts G_inp from);
 - paste-and-enhance: fMSE and fPSNR (iHarmony4: 0-255 images, inside the true object mask in
   the target) of the composite against the truly rendered scene; baselines: the naive paste
   (true mask), Reinhard colour transfer of the object to the target's Lab statistics then the
@@ -61,6 +62,7 @@ from skimage.filters import threshold_otsu
 
 import compogan
 from compogan.baselines.color_transfer import lab_stats, reinhard_transfer
+from compogan.blending import harmonic_interpolation
 from compogan.config import load_config, section_object
 from compogan.io.images import save_image
 from compogan.losses import border_likeness
@@ -174,6 +176,7 @@ def evaluate(model: SEIGAN, n: int) -> dict[str, dict[str, float]]:
             "SEIGAN G_inp": model.fill(x[None], hole)[0],
             "Telea": from_uint8(cv2.inpaint(x8, hole8, 3, cv2.INPAINT_TELEA)),
             "Navier-Stokes": from_uint8(cv2.inpaint(x8, hole8, 3, cv2.INPAINT_NS)),
+            "harmonic": harmonic_interpolation(x[None], hole)[0],
         }
         for name, fill in fills.items():
             add(f"inp_psnr/{name}", hole_psnr(fill, clean, hole[0]))
