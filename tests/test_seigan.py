@@ -196,6 +196,33 @@ def test_no_gradient_reaches_g_seg_through_the_enhancers_mask() -> None:
     assert mask.grad is None
 
 
+@pytest.mark.parametrize("detach_context", [False, True])
+def test_a_detached_context_passes_gradient_only_through_the_kept_pixels(
+    detach_context: bool,
+) -> None:
+    torch.manual_seed(0)
+    filler = HoleFiller(ngf=8, n_blocks=1)
+    images = (torch.rand(1, 3, 16, 16) * 2 - 1).requires_grad_()
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    filler(images, mask, detach_context=detach_context).sum().backward()
+    kept_only = (1 - mask).expand_as(images)
+    assert torch.allclose(images.grad, kept_only) == detach_context
+
+
+def test_the_swap_back_context_flag_cuts_g_enhs_path_through_g_inps_view() -> None:
+    data = batch()
+    state = {"x": data["x"], "y": data["y"], "box": data["box"]}
+    grads = []
+    for detach in (False, True):
+        model = tiny(detach_swap_back_context=detach, noise_channels=0).train()
+        model.generator_losses(dict(state))["bg_rec"].backward()
+        assert all(p.grad is not None for p in model.G_inp.parameters())
+        grads.append(torch.cat([p.grad.flatten() for p in model.G_enh.parameters()]))
+    assert grads[1].abs().sum() > 0  # the kept pixels still teach G_enh
+    assert not torch.allclose(grads[0], grads[1])
+
+
 def test_an_unknown_hole_fill_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="hole_fill"):
         tiny(inp_hole_fill="white")

@@ -118,6 +118,11 @@ class SEIGANConfig:
         detach_fill: the swap back receives x̂ detached (not the paper's): G_inp's fill of x is
             then shaped by D_bg alone, not by the object reconstruction, which otherwise teaches
             it to paint the object back wherever the swap back's mask m' falls short of m.
+        detach_swap_back_context: the swap back's G_inp sees ŷ detached (not the paper's): G_enh
+            can then not learn to hide y's background in ŷ's pixels for G_inp to read back
+            (the CycleGAN-style hidden channel behind fills that are a texture code on real
+            images), so ŷ̂'s reconstruction teaches G_inp to fill from the hole's
+            surroundings; the pixels G_inp keeps still pass their gradient to G_enh.
         reuse_mask_back: the swap back pastes with the first swap's m instead of G_seg's own m'
             on ŷ (not our paper reading's: when G_seg predicts m' the cycle is exact only when
             m' = m, which rewards a G_seg that ignores its input and draws the same mask on x
@@ -173,6 +178,7 @@ class SEIGANConfig:
     affinity_threshold: float = ranged(0.3, gt=0, le=1)
     lambda_border_colour: float = ranged(0.0, ge=0)
     detach_fill: bool = False
+    detach_swap_back_context: bool = False
     reuse_mask_back: bool = False
     pool_size: int = ranged(50, ge=0)
     lr: float = ranged(2e-4, gt=0)
@@ -290,12 +296,15 @@ class SEIGAN(GANModel):
         y: torch.Tensor,
         box: torch.Tensor,
         mask: torch.Tensor | None = None,
+        detach_context: bool = False,
     ) -> dict[str, torch.Tensor]:
         """One application of the swap and the inpainting to (x, y): m, z, ŷ, x̂; m is
-        G_seg's on x unless ``mask`` is given."""
+        G_seg's on x unless ``mask`` is given; ``detach_context``: G_inp's view of x is
+        detached."""
         m = nets.G_seg(x, box) if mask is None else mask
         z = m * x + (1 - m) * y
-        return {"m": m, "z": z, "y_hat": nets.G_enh(z, masks=m), "x_hat": nets.G_inp(x, m)}
+        x_hat = nets.G_inp(x, m, detach_context=detach_context)
+        return {"m": m, "z": z, "y_hat": nets.G_enh(z, masks=m), "x_hat": x_hat}
 
     def swap_back_mask(self, mask: torch.Tensor) -> torch.Tensor | None:
         """The mask of the swap back: the first swap's (N,1,S,S) ``mask`` with
@@ -317,7 +326,14 @@ class SEIGAN(GANModel):
         x, y, box = state["x"], state["y"], state["box"]
         first = self.swap(nets, x, y, box)
         fill = first["x_hat"].detach() if c.detach_fill else first["x_hat"]
-        back = self.swap(nets, first["y_hat"], fill, box, self.swap_back_mask(first["m"]))
+        back = self.swap(
+            nets,
+            first["y_hat"],
+            fill,
+            box,
+            self.swap_back_mask(first["m"]),
+            detach_context=c.detach_swap_back_context,
+        )
         x_rec, y_rec = back["y_hat"], back["x_hat"]
         fakes = {
             kind: self.judged(kind, image, box)

@@ -151,12 +151,17 @@ class HoleFiller(nn.Module):
         if head.bias is not None:
             nn.init.zeros_(head.bias)
 
-    def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, masks: torch.Tensor, detach_context: bool = False
+    ) -> torch.Tensor:
+        """The filled images; with ``detach_context`` no gradient reaches ``images`` through
+        what the network sees (only through the pixels it keeps)."""
         kept = images * (1 - masks)
-        seen, shown = masks, kept
+        context = images.detach() if detach_context else images
+        seen, shown = masks, context * (1 - masks)
         if self.hard_hole:
             seen = (masks.detach() >= 0.5).to(masks.dtype)
-            shown = images * (1 - seen)
+            shown = context * (1 - seen)
         if self.harmonic:
             with torch.no_grad():
                 shown = harmonic_interpolation(images.detach(), seen)
