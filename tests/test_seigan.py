@@ -409,12 +409,14 @@ def scenes(tmp_path: Path) -> tuple[Path, Path]:
     return _image(tmp_path / "source.png", source / 255.0), _image(tmp_path / "target.png", target)
 
 
-@pytest.mark.parametrize("enh_sees_mask", [False, True])
+@pytest.mark.parametrize(
+    "changes", [{}, {"enh_sees_mask": True, "inp_hole_fill": "harmonic"}], ids=["paper", "tuned"]
+)
 def test_the_pipeline_cuts_fills_and_pastes_at_any_size(
-    scenes: tuple[Path, Path], enh_sees_mask: bool
+    scenes: tuple[Path, Path], changes: dict
 ) -> None:
     assert PIPELINES["cutpaste"] is CutPaster
-    cutpaster = CutPaster(_with_mask_bias(tiny(enh_sees_mask=enh_sees_mask), 6.0), device="cpu")
+    cutpaster = CutPaster(_with_mask_bias(tiny(**changes), 6.0), device="cpu")
     source, target = scenes
     result = cutpaster(source, "20,10,50,40", target, at=(50, 5, 80, 35))
     assert result.composite.size == (96, 41) and result.removed.size == result.mask.size == (67, 53)
