@@ -87,8 +87,8 @@ class SEIGANConfig:
         inp_hole_fill: what the hole holds in G_inp's input: "empty" (the paper's (1−m)⊙x) or
             "harmonic" (not the paper's: the harmonic interpolation of the pixels around the
             binarised hole, with G_inp a correction of it that starts at zero; implies
-            ``inp_hard_hole``). The fill in x̂ is then never worse than a classical smooth fill
-            at the start, and the swap back cannot shape it into a picture of the object.
+            ``inp_hard_hole``): training starts from a classical smooth fill and only has to
+            improve on it.
         enh_sees_mask: G_enh also sees the paste's mask (not the paper's, whose G_enh sees the
             composite and noise alone; image harmonisation networks are given the mask). The
             mask is detached there, so G_seg is not trained to signal through it; the identity
@@ -120,9 +120,9 @@ class SEIGANConfig:
             it to paint the object back wherever the swap back's mask m' falls short of m.
         detach_swap_back_context: the swap back's G_inp sees ŷ detached (not the paper's): G_enh
             can then not learn to hide y's background in ŷ's pixels for G_inp to read back
-            (the CycleGAN-style hidden channel behind fills that are a texture code on real
-            images), so ŷ̂'s reconstruction teaches G_inp to fill from the hole's
-            surroundings; the pixels G_inp keeps still pass their gradient to G_enh.
+            (CycleGAN's hidden channel), so ŷ̂'s reconstruction teaches G_inp to fill from the
+            hole's surroundings alone; the pixels G_inp keeps still pass their gradient to
+            G_enh. (Measured: not what gave the CPU runs' fills their texture; D_bg's term did.)
         reuse_mask_back: the swap back pastes with the first swap's m instead of G_seg's own m'
             on ŷ (not our paper reading's: when G_seg predicts m' the cycle is exact only when
             m' = m, which rewards a G_seg that ignores its input and draws the same mask on x
