@@ -157,15 +157,12 @@ class HoleFiller(nn.Module):
         """The filled images; with ``detach_context`` no gradient reaches ``images`` through
         what the network sees (only through the pixels it keeps)."""
         kept = images * (1 - masks)
-        context = images.detach() if detach_context else images
-        seen, shown = masks, context * (1 - masks)
-        if self.hard_hole:
-            seen = (masks.detach() >= 0.5).to(masks.dtype)
-            shown = context * (1 - seen)
+        seen = (masks.detach() >= 0.5).to(masks.dtype) if self.hard_hole else masks
         if self.harmonic:
             with torch.no_grad():
-                shown = harmonic_interpolation(images.detach(), seen)
-        fill = self.net(torch.cat([shown, _signed(seen)], 1))
-        if self.harmonic:
-            fill = (shown + fill).clamp(-1, 1)
+                guess = harmonic_interpolation(images, seen)
+            fill = (guess + self.net(torch.cat([guess, _signed(seen)], 1))).clamp(-1, 1)
+        else:
+            context = images.detach() if detach_context else images
+            fill = self.net(torch.cat([context * (1 - seen), _signed(seen)], 1))
         return masks * fill + kept
